@@ -1,0 +1,41 @@
+"""GoalGetter backend: the application factory."""
+
+from flask import Flask
+
+from app.api import register_api, register_blueprints
+from app.bodies import register_body_rules
+from app.cli import register_cli
+from app.config import ConfigError, register_config
+from app.dashboard import register_dashboard
+from app.db import register_db
+from app.errors import register_errors
+from app.extensions import register_cors, register_proxy
+from app.log import register_logging
+from app.redis import register_redis
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app; `config` overrides the settings read from the environment."""
+    app = Flask(__name__)
+    register_config(app, config)
+    register_logging(app)
+    register_proxy(app)
+    register_redis(app)
+    register_db(app)
+    register_body_rules(app)
+    register_cors(app)
+    register_api(app)
+    # After register_api: flask-smorest registers its own HTTPException handler; ours replaces it.
+    register_errors(app)
+    register_blueprints(app)
+    register_dashboard(app)
+    register_cli(app)
+    return app
+
+
+def create_app_or_exit(config: dict | None = None) -> Flask:
+    """create_app for entry points: a configuration that cannot run exits with one line."""
+    try:
+        return create_app(config)
+    except ConfigError as exc:
+        raise SystemExit(f"refusing to start: {exc}") from None

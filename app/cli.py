@@ -1,0 +1,116 @@
+"""The `flask --app wsgi …` commands: ensure-indexes and jobs."""
+
+import json
+import time
+from datetime import datetime
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.db import ensure_indexes, is_mongomock
+from app.jobs import queue as job_queue
+from app.jobs.schedule import RECURRING, runnable_jobs
+
+jobs_cli = AppGroup("jobs", help="Run and list background jobs.")
+
+
+def refuse_foreign_mongomock() -> None:
+    """Stop a command that needs MongoDB when this process would see an empty mongomock."""
+    config = current_app.config
+    if is_mongomock(config.get("MONGO_URL")) and not config.get("MONGOMOCK_IN_PROCESS"):
+        raise click.ClickException(
+            "MONGO_URL is unset (mongomock): its data lives only inside the `make run` process. "
+            "Set MONGO_URL to a real MongoDB to run this command from another process."
+        )
+
+
+@click.command("ensure-indexes")
+def ensure_indexes_command():
+    """Create every MongoDB index (idempotent)."""
+    refuse_foreign_mongomock()
+    for collection, names in ensure_indexes().items():
+        click.echo(f"{collection}: {', '.join(names)}")
+
+
+def _parse_now(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter("must be ISO 8601, e.g. 2026-12-01T09:00:00Z") from exc
+    if moment.tzinfo is None:
+        raise click.BadParameter("must carry an offset, e.g. Z or +01:00")
+    return moment.isoformat()
+
+
+@jobs_cli.command("run")
+@click.argument("name")
+@click.option("--now", "now", default=None, help="Simulated time (ISO 8601 with offset).")
+@click.option("--sync", is_flag=True, help="Run in this process instead of on a worker.")
+@click.option("--wait", default=60.0, show_default=True, help="Seconds to wait for the result.")
+def run_job(name: str, now: str | None, sync: bool, wait: float):
+    """Run the recurring job or `health-check` called NAME and print its result."""
+    jobs = runnable_jobs()
+    if name not in jobs:
+        raise click.BadParameter(f"unknown job; choose from {', '.join(sorted(jobs))}")
+    spec = jobs[name]
+    production = current_app.config["APP_ENV"] == "production"
+    if (sync or now) and production:
+        raise click.ClickException("--sync and --now are for development and tests only")
+    if now and not spec.takes_now:
+        raise click.BadParameter(f"{name} takes no --now")
+    kwargs = {"now": _parse_now(now)} if now else {}
+    if sync:
+        refuse_foreign_mongomock()
+        from rq.utils import import_attribute
+
+        result = import_attribute(spec.func)(**kwargs)
+        click.echo(json.dumps(result, default=str))
+        return
+    job = job_queue.enqueue(spec.func, queue=spec.queue, **kwargs)
+    click.echo(f"enqueued {name} as job {job.id} on {job.origin}", err=True)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        status = job.get_status(refresh=True)
+        if status == "finished":
+            click.echo(json.dumps(job.return_value(refresh=True), default=str))
+            return
+        if status in ("failed", "stopped", "canceled"):
+            result = job.latest_result()
+            detail = result.exc_string if result is not None else ""
+            raise click.ClickException(f"job {job.id} {status}: {detail}".strip())
+        time.sleep(0.2)
+    raise click.ClickException(f"no result within {wait:.0f}s (is a worker running?)")
+
+
+@jobs_cli.command("list")
+def list_jobs():
+    """List the recurring jobs with their next run in UTC."""
+    from app.jobs.recurring import RecurringScheduler, next_runs
+    from app.redis import get_redis
+
+    scheduled = dict(next_runs(RecurringScheduler(connection=get_redis())))
+    if not RECURRING:
+        click.echo("(the recurring table is empty)")
+    for entry in RECURRING:
+        when = scheduled.get(entry.id)
+        next_run = when.strftime("%Y-%m-%d %H:%M UTC") if when else "not scheduled"
+        click.echo(f"{entry.id:28} {entry.cron:14} {entry.queue:14} next: {next_run}")
+
+
+@click.command("seed-demo")
+def seed_demo_command():
+    """Seed the demo data into MongoDB."""
+    from app.seed import seed_demo
+
+    refuse_foreign_mongomock()
+    click.echo(json.dumps(seed_demo()))
+
+
+def register_cli(app: Flask) -> None:
+    """Add the project's commands to `flask`."""
+    app.cli.add_command(ensure_indexes_command)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(jobs_cli)

@@ -1,0 +1,39 @@
+"""GET /api/v1/health and /api/v1/health/ready."""
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from app.health.service import readiness
+
+blp = Blueprint("health", __name__, url_prefix="/api/v1/health", description="Health checks")
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)
+
+
+class CheckSchema(Schema):
+    ok = fields.Boolean(required=True)
+    detail = fields.String(allow_none=True)
+
+
+class ReadySchema(Schema):
+    status = fields.String(required=True)
+    checks = fields.Dict(keys=fields.String(), values=fields.Nested(CheckSchema))
+
+
+@blp.route("")
+@blp.response(200, HealthSchema)
+def health():
+    """Liveness: the process answers; no dependencies are checked."""
+    return {"status": "ok"}
+
+
+@blp.route("/ready")
+@blp.response(200, ReadySchema)
+@blp.alt_response(503, schema=ReadySchema, description="A dependency is missing")
+def ready():
+    """Readiness: MongoDB, Redis, a live worker on every queue, a recent scheduler beat."""
+    ok, checks = readiness()
+    body = {"status": "ok" if ok else "unavailable", "checks": checks}
+    return body, (200 if ok else 503)

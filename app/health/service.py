@@ -1,0 +1,76 @@
+"""Readiness checks of MongoDB, Redis, the workers and the scheduler."""
+
+import time
+from datetime import UTC, datetime
+
+from flask import current_app
+from rq import Worker
+
+from app.db import get_db
+from app.jobs.queue import QUEUES
+from app.jobs.recurring import last_heartbeat
+from app.redis import get_redis
+
+SCHEDULER_MAX_AGE_S = 120
+
+
+def _check(fn) -> dict:
+    try:
+        detail = fn()
+    except Exception as exc:  # a readiness probe reports any failure as data
+        return {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
+    return {"ok": True, "detail": detail}
+
+
+def _mongo() -> str:
+    get_db().command("ping")
+    return "ping ok"
+
+
+def _redis() -> str:
+    get_redis().ping()
+    return "ping ok"
+
+
+def _workers() -> str:
+    max_age = current_app.config["WORKER_TTL"]
+    now = datetime.now(UTC)
+    live: dict[str, int] = dict.fromkeys(QUEUES, 0)
+    for worker in Worker.all(connection=get_redis()):
+        beat = worker.last_heartbeat
+        if beat is None:
+            continue
+        if beat.tzinfo is None:
+            beat = beat.replace(tzinfo=UTC)
+        if (now - beat).total_seconds() > max_age:
+            continue
+        for name in worker.queue_names():
+            if name in live:
+                live[name] += 1
+    missing = [name for name, count in live.items() if count == 0]
+    if missing:
+        raise RuntimeError(f"no live worker on {', '.join(missing)}")
+    return ", ".join(f"{name}: {count}" for name, count in live.items())
+
+
+def _scheduler() -> str:
+    beat = last_heartbeat(get_redis())
+    if beat is None:
+        raise RuntimeError("no scheduler heartbeat")
+    age = time.time() - beat
+    if age > SCHEDULER_MAX_AGE_S:
+        raise RuntimeError(f"last heartbeat {age:.0f}s ago")
+    return f"heartbeat {age:.0f}s ago"
+
+
+def readiness() -> tuple[bool, dict]:
+    """(all ok, per-part checks) for /health/ready."""
+    redis_check = _check(_redis)
+    checks = {"mongo": _check(_mongo), "redis": redis_check}
+    if redis_check["ok"]:
+        checks["worker"] = _check(_workers)
+        checks["scheduler"] = _check(_scheduler)
+    else:
+        checks["worker"] = {"ok": False, "detail": "Redis unreachable"}
+        checks["scheduler"] = {"ok": False, "detail": "Redis unreachable"}
+    return all(check["ok"] for check in checks.values()), checks

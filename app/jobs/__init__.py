@@ -1,0 +1,1 @@
+"""Background jobs: enqueued only through app.jobs.queue, one module per job family."""

