@@ -6,7 +6,7 @@ from datetime import datetime
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app.db import ensure_indexes, is_mongomock
 from app.jobs import queue as job_queue
@@ -26,6 +26,7 @@ def refuse_foreign_mongomock() -> None:
 
 
 @click.command("ensure-indexes")
+@with_appcontext
 def ensure_indexes_command():
     """Create every MongoDB index (idempotent)."""
     refuse_foreign_mongomock()
@@ -101,6 +102,7 @@ def list_jobs():
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command():
     """Seed the demo data into MongoDB."""
     from app.seed import seed_demo

@@ -39,6 +39,14 @@ _LOCKED_COLLECTION_METHODS = (
 )
 
 
+CLIENT_DEFAULTS = {
+    "serverSelectionTimeoutMS": 5000,
+    "connectTimeoutMS": 5000,
+    "timeoutMS": 10000,
+    "maxPoolSize": 20,
+}
+
+
 def is_mongomock(url: str | None) -> bool:
     """True when the URL selects mongomock (unset or `mongomock://`)."""
     return not url or url.startswith("mongomock://")
@@ -71,15 +79,10 @@ def _new_client(url: str | None, appname: str):
 
         _install_mongomock_lock(mongomock)
         return mongomock.MongoClient(tz_aware=True)
-    return pymongo.MongoClient(
-        url,
-        tz_aware=True,
-        serverSelectionTimeoutMS=5000,
-        connectTimeoutMS=5000,
-        timeoutMS=10000,
-        maxPoolSize=20,
-        appname=appname,
-    )
+    # Defaults for what the URL leaves unsaid; options in the URL win.
+    given = {key.lower() for key in pymongo.uri_parser.parse_uri(url)["options"]}
+    options = {key: value for key, value in CLIENT_DEFAULTS.items() if key.lower() not in given}
+    return pymongo.MongoClient(url, tz_aware=True, appname=appname, **options)
 
 
 def get_client(url: str | None, appname: str = "goalgetter"):

@@ -114,7 +114,6 @@ def init_sentry(dsn: str, environment: str, release: str | None = None) -> None:
         environment=environment,
         release=release,
         integrations=[FlaskIntegration(), RqIntegration()],
-        send_default_pii=False,
         traces_sample_rate=0.0,
     )
 

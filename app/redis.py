@@ -111,7 +111,7 @@ def stop_embedded(server) -> None:
     settings_file = server.settingregistryfile
     db_file = os.path.join(server.dbdir, server.dbfilename)
     with contextlib.suppress(redis.RedisError):
-        server.shutdown(nosave=True, now=True, force=True)
+        server.shutdown(nosave=True)
     for path in (settings_file, db_file):
         if path and os.path.exists(path):
             os.remove(path)

@@ -4,3 +4,11 @@
 def explode(reason: str) -> None:
     """A job that fails."""
     raise ValueError(f"exploded: {reason}")
+
+
+def log_something() -> str:
+    """A job that logs one line."""
+    import logging
+
+    logging.getLogger("tests.job").info("inside the job")
+    return "logged"

@@ -1,0 +1,76 @@
+"""The flask CLI: ensure-indexes and jobs."""
+
+import json
+import threading
+
+import pytest
+
+from app.jobs.workers import build_worker
+
+
+@pytest.fixture
+def worker_thread(app, redis_conn):
+    worker = build_worker(app, in_process=True, connection=redis_conn)
+    thread = threading.Thread(target=worker.work, daemon=True)
+    thread.start()
+    yield worker
+    worker.stop()
+    thread.join(timeout=10)
+
+
+def test_jobs_run_health_check_gets_the_worker_result(app, worker_thread):
+    result = app.test_cli_runner().invoke(args=["jobs", "run", "health-check", "--wait", "20"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    assert payload["status"] == "ok"
+
+
+def test_jobs_run_without_worker_times_out_clearly(app):
+    result = app.test_cli_runner().invoke(args=["jobs", "run", "health-check", "--wait", "0.5"])
+    assert result.exit_code != 0
+    assert "no result within" in result.output
+
+
+def test_jobs_run_sync_runs_in_process(app):
+    result = app.test_cli_runner().invoke(args=["jobs", "run", "health-check", "--sync"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["status"] == "ok"
+
+
+def test_jobs_run_rejects_unknown_names_and_misplaced_now(app):
+    runner = app.test_cli_runner()
+    unknown = runner.invoke(args=["jobs", "run", "nope"])
+    assert unknown.exit_code != 0 and "unknown job" in unknown.output
+    now = runner.invoke(args=["jobs", "run", "health-check", "--now", "2026-12-01T09:00:00Z"])
+    assert now.exit_code != 0 and "takes no --now" in now.output
+
+
+def test_sync_is_refused_against_mongomock_from_another_process(make_app):
+    app = make_app(MONGOMOCK_IN_PROCESS=False)
+    result = app.test_cli_runner().invoke(args=["jobs", "run", "health-check", "--sync"])
+    assert result.exit_code != 0
+    assert "lives only inside the `make run` process" in result.output
+
+
+def test_sync_is_refused_in_production(make_app):
+    app = make_app(
+        APP_ENV="production",
+        MONGO_URL="mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=100",
+        SECRET_KEY="k" * 40,
+        JWT_SECRET_KEY="j" * 40,
+    )
+    result = app.test_cli_runner().invoke(args=["jobs", "run", "health-check", "--sync"])
+    assert result.exit_code != 0
+    assert "development and tests only" in result.output
+
+
+def test_ensure_indexes_lists_indexes(app):
+    result = app.test_cli_runner().invoke(args=["ensure-indexes"])
+    assert result.exit_code == 0, result.output
+    assert "users: email_unique, google_sub_unique" in result.output
+
+
+def test_jobs_list_with_empty_table(app):
+    result = app.test_cli_runner().invoke(args=["jobs", "list"])
+    assert result.exit_code == 0, result.output
+    assert "recurring table is empty" in result.output

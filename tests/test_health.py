@@ -1,0 +1,103 @@
+"""GET /api/v1/health and /api/v1/health/ready."""
+
+import threading
+import time
+
+import pytest
+
+from app.jobs.recurring import RecurringScheduler
+from app.jobs.workers import build_worker
+
+
+def test_health_is_200_without_dependencies(make_app):
+    app = make_app(REDIS_URL="unix:///nonexistent/redis.sock")
+    response = app.test_client().get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_ready_is_503_without_worker_and_scheduler(client):
+    response = client.get("/api/v1/health/ready")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "unavailable"
+    checks = body["checks"]
+    assert set(checks) == {"mongo", "redis", "worker", "scheduler"}
+    assert checks["mongo"]["ok"] and checks["redis"]["ok"]
+    assert not checks["worker"]["ok"]
+    assert "high_priority, default, email" in checks["worker"]["detail"]
+    assert not checks["scheduler"]["ok"]
+    assert checks["scheduler"]["detail"].endswith("no scheduler heartbeat")
+
+
+@pytest.fixture
+def live_worker(app, redis_conn):
+    worker = build_worker(app, in_process=True, connection=redis_conn)
+    thread = threading.Thread(target=worker.work, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not worker.last_heartbeat and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield worker
+    worker.stop()
+    thread.join(timeout=10)
+
+
+def test_ready_is_200_with_worker_and_scheduler(client, live_worker, redis_conn):
+    RecurringScheduler(connection=redis_conn, table=()).enqueue_jobs()
+    response = client.get("/api/v1/health/ready")
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert all(check["ok"] for check in body["checks"].values())
+    assert body["checks"]["worker"]["detail"] == "high_priority: 1, default: 1, email: 1"
+
+
+def test_a_worker_on_some_queues_only_is_not_enough(app, client, redis_conn):
+    worker = build_worker(app, in_process=True, queues=("email",), connection=redis_conn)
+    worker.register_birth()
+    RecurringScheduler(connection=redis_conn, table=()).enqueue_jobs()
+    checks = client.get("/api/v1/health/ready").get_json()["checks"]
+    assert checks["worker"] == {
+        "ok": False,
+        "detail": "RuntimeError: no live worker on high_priority, default",
+    }
+
+
+def test_stale_worker_heartbeat_is_not_live(app, client, redis_conn):
+    worker = build_worker(app, in_process=True, connection=redis_conn)
+    worker.register_birth()
+    redis_conn.hset(worker.key, "last_heartbeat", "2026-01-01T00:00:00.000000Z")
+    checks = client.get("/api/v1/health/ready").get_json()["checks"]
+    assert not checks["worker"]["ok"]
+
+
+def test_stale_scheduler_heartbeat_is_not_ok(client, redis_conn):
+    from app.jobs.recurring import HEARTBEAT_KEY
+
+    redis_conn.set(HEARTBEAT_KEY, repr(time.time() - 300))
+    checks = client.get("/api/v1/health/ready").get_json()["checks"]
+    assert not checks["scheduler"]["ok"]
+    assert "300s ago" in checks["scheduler"]["detail"]
+
+
+def test_ready_reports_redis_down(make_app):
+    app = make_app(REDIS_URL="unix:///nonexistent/redis.sock")
+    response = app.test_client().get("/api/v1/health/ready")
+    assert response.status_code == 503
+    checks = response.get_json()["checks"]
+    assert checks["mongo"]["ok"]
+    assert not checks["redis"]["ok"] and "ConnectionError" in checks["redis"]["detail"]
+    assert not checks["worker"]["ok"] and not checks["scheduler"]["ok"]
+
+
+def test_ready_reports_mongo_down(make_app):
+    # Nothing listens on port 1; the URL's own timeout keeps the probe quick.
+    app = make_app(MONGO_URL="mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=300&timeoutMS=300")
+    started = time.monotonic()
+    response = app.test_client().get("/api/v1/health/ready")
+    assert time.monotonic() - started < 3
+    assert response.status_code == 503
+    checks = response.get_json()["checks"]
+    assert not checks["mongo"]["ok"] and checks["mongo"]["detail"]
+    assert checks["redis"]["ok"]
