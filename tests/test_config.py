@@ -43,7 +43,7 @@ def test_production_refuses_short_secrets():
 )
 def test_production_refuses_env_example_values(name, value):
     assert value in config.example_values()
-    with pytest.raises(ConfigError, match=".env.example"):
+    with pytest.raises(ConfigError, match=r"\.env\.example"):
         check(load({**PRODUCTION, name: value}))
 
 
@@ -58,7 +58,7 @@ def test_production_refuses_the_development_secrets(name):
 def test_example_secret_of_full_length_is_refused(monkeypatch):
     long_example = "x" * 40
     monkeypatch.setattr(config, "example_values", lambda: {long_example})
-    with pytest.raises(ConfigError, match=".env.example"):
+    with pytest.raises(ConfigError, match=r"\.env\.example"):
         check(load({**PRODUCTION, "SECRET_KEY": long_example}))
 
 

@@ -65,7 +65,7 @@ def embedded(tmp_path):
         if process.poll() is not None:
             pytest.fail(f"launcher exited: {process.stdout.read()}")
         try:
-            status, body = _get(f"{base}/health/ready")
+            status, _ = _get(f"{base}/health/ready")
         except OSError:
             status = None
         if status == 200:
