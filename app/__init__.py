@@ -25,7 +25,6 @@ def create_app(config: dict | None = None) -> Flask:
     register_body_rules(app)
     register_cors(app)
     register_api(app)
-    # After register_api: flask-smorest registers its own HTTPException handler; ours replaces it.
     register_errors(app)
     register_blueprints(app)
     register_dashboard(app)

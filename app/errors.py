@@ -1,5 +1,6 @@
 """The one error vocabulary and JSON error shape of the API (DESIGN 5.1)."""
 
+import marshmallow as ma
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -19,6 +20,21 @@ HTTP_CODES = {
     503: ("service_unavailable", "The service is temporarily unavailable."),
 }
 INVALID_JSON_MESSAGES = {"json": ["Invalid JSON body."]}
+
+
+class ErrorDetailSchema(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"example": "validation_error"})
+    message = ma.fields.String(required=True, metadata={"example": "Human-readable sentence."})
+    details = ma.fields.Dict(
+        required=True,
+        metadata={"example": {"fields": {"email": ["Not a valid email address."]}}},
+    )
+
+
+class ErrorSchema(ma.Schema):
+    """The error shape, for the OpenAPI document."""
+
+    error = ma.fields.Nested(ErrorDetailSchema, required=True)
 
 
 class APIError(Exception):

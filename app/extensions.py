@@ -5,8 +5,20 @@ from flask_cors import CORS
 from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.errors import ErrorSchema, handle_http_exception
+
+
+class GoalGetterApi(Api):
+    """flask-smorest with our error shape, documented and answered."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        return handle_http_exception(error)
+
+
 cors = CORS()
-api = Api()
+api = GoalGetterApi()
 
 
 def register_proxy(app: Flask) -> None:

@@ -46,6 +46,10 @@ def test_openapi_document(client):
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/health/ready" in spec["paths"]
     assert "bearerAuth" in spec["components"]["securitySchemes"]
+    # The documented error is the one JSON shape the API answers with.
+    assert spec["components"]["schemas"]["Error"]["properties"] == {
+        "error": {"$ref": "#/components/schemas/ErrorDetail"}
+    }
 
 
 def test_docs_ui_uses_packaged_assets(client):

@@ -1,6 +1,7 @@
 """RQ workers that run jobs inside the app context: forking (real MongoDB) or in-process."""
 
 import logging
+import time
 
 from rq import SimpleWorker
 from rq.scheduler import RQScheduler
@@ -34,12 +35,14 @@ class InProcessWorker(AppContextMixin, SimpleWorker):
 
     death_penalty_class = TimerDeathPenalty
     poll_interval = 1
+    _released_at = float("-inf")
 
     def _install_signal_handlers(self):
         pass
 
     def release_due_scheduled_jobs(self) -> None:
         """Move jobs from RQ's scheduled registries whose time has come onto their queues."""
+        self._released_at = time.monotonic()
         scheduler = RQScheduler(self.queues, connection=self.connection)
         scheduler.acquire_locks()
         if not scheduler.acquired_locks:
@@ -56,7 +59,8 @@ class InProcessWorker(AppContextMixin, SimpleWorker):
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         wait = None if timeout is None else self.poll_interval
         while not self._stop_requested:
-            self.release_due_scheduled_jobs()
+            if time.monotonic() - self._released_at >= self.poll_interval:
+                self.release_due_scheduled_jobs()
             # One-second waits so due scheduled jobs move promptly; heartbeats each pass.
             result = super().dequeue_job_and_maintain_ttl(wait, max_idle_time=1)
             if result is not None or timeout is None:

@@ -1,0 +1,94 @@
+"""API throughput and latency under gunicorn (the production web command).
+Run: .venv/bin/python -m bench.api_throughput [seconds] [client threads]"""
+
+import http.client
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from bench.redis_server import private_redis
+
+ROOT = Path(__file__).resolve().parent.parent
+PATHS = ("/api/v1/health", "/api/v1/health/ready", "/api/v1/nowhere")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def hammer(port: int, path: str, seconds: float, threads: int) -> tuple[float, list[float]]:
+    """Requests per second and per-request latencies (ms) for `path`."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def client() -> None:
+        mine = []
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", path)
+            conn.getresponse().read()
+            conn.close()
+            mine.append((time.perf_counter() - started) * 1000)
+        with lock:
+            latencies.extend(mine)
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return len(latencies) / (time.perf_counter() - started), latencies
+
+
+def main() -> None:
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5
+    threads = int(sys.argv[2]) if len(sys.argv) > 2 else 8
+    port = free_port()
+    with private_redis() as redis_url:
+        env = {
+            **os.environ,
+            "APP_ENV": "test",
+            "REDIS_URL": redis_url,
+            "LOG_LEVEL": "WARNING",
+            "RQ_DASHBOARD_USERNAME": "",
+        }
+        bin_dir = Path(sys.executable).parent
+        server = subprocess.Popen(
+            [str(bin_dir / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(200):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores")
+            print(f"gunicorn -w 2 (sync), {threads} client threads, {seconds:.0f} s per path")
+            for path in PATHS:
+                rate, latencies = hammer(port, path, seconds, threads)
+                cuts = statistics.quantiles(latencies, n=100)
+                print(
+                    f"{path:24} {rate:8.0f} req/s   p50 {cuts[49]:6.2f} ms   p99 {cuts[98]:6.2f} ms"
+                )
+        finally:
+            server.terminate()
+            server.wait()
+
+
+if __name__ == "__main__":
+    main()
