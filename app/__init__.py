@@ -3,13 +3,14 @@
 from flask import Flask
 
 from app.api import register_api, register_blueprints
+from app.auth.tokens import register_jwt
 from app.bodies import register_body_rules
 from app.cli import register_cli
 from app.config import ConfigError, register_config
 from app.dashboard import register_dashboard
 from app.db import register_db
 from app.errors import register_errors
-from app.extensions import register_cors, register_proxy
+from app.extensions import register_cors, register_limiter, register_proxy
 from app.log import register_logging
 from app.redis import register_redis
 
@@ -26,6 +27,8 @@ def create_app(config: dict | None = None) -> Flask:
     register_cors(app)
     register_api(app)
     register_errors(app)
+    register_jwt(app)
+    register_limiter(app)
     register_blueprints(app)
     register_dashboard(app)
     register_cli(app)

@@ -7,12 +7,14 @@ from datetime import datetime
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from pymongo.errors import PyMongoError
 
 from app.db import ensure_indexes, is_mongomock
 from app.jobs import queue as job_queue
 from app.jobs.schedule import RECURRING, runnable_jobs
 
 jobs_cli = AppGroup("jobs", help="Run and list background jobs.")
+users_cli = AppGroup("users", help="Manage users.")
 
 
 def refuse_foreign_mongomock() -> None:
@@ -30,7 +32,11 @@ def refuse_foreign_mongomock() -> None:
 def ensure_indexes_command():
     """Create every MongoDB index (idempotent)."""
     refuse_foreign_mongomock()
-    for collection, names in ensure_indexes().items():
+    try:
+        created = ensure_indexes()
+    except PyMongoError as exc:
+        raise click.ClickException(f"cannot create indexes: {exc}") from None
+    for collection, names in created.items():
         click.echo(f"{collection}: {', '.join(names)}")
 
 
@@ -111,8 +117,24 @@ def seed_demo_command():
     click.echo(json.dumps(seed_demo()))
 
 
+@users_cli.command("grant-admin")
+@click.argument("email")
+def grant_admin_command(email: str):
+    """Make the user with EMAIL an administrator."""
+    from app.errors import NotFound
+    from app.users.service import grant_admin
+
+    refuse_foreign_mongomock()
+    try:
+        user = grant_admin(email)
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{user['email']} is now an admin")
+
+
 def register_cli(app: Flask) -> None:
     """Add the project's commands to `flask`."""
     app.cli.add_command(ensure_indexes_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(users_cli)

@@ -17,8 +17,8 @@ SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY")
 MIN_SECRET_LENGTH = 32
 
 # Development-only fallbacks; .env.example carries the same values, so production refuses them.
-DEV_SECRET_KEY = "dev-secret-key-change-me"
-DEV_JWT_SECRET_KEY = "dev-jwt-secret-key-change-me"
+DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production"
+DEV_JWT_SECRET_KEY = "dev-only-jwt-secret-key-never-use-in-production"
 
 
 class ConfigError(RuntimeError):

@@ -1,11 +1,16 @@
 """Unbound extension objects, bound to an app by the factory with init_app."""
 
-from flask import Flask
+import logging
+
+from flask import Flask, current_app
 from flask_cors import CORS
+from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
 from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.errors import ErrorSchema, handle_http_exception
+from app.limits import client_ip, is_exempt
 
 
 class GoalGetterApi(Api):
@@ -17,8 +22,37 @@ class GoalGetterApi(Api):
         return handle_http_exception(error)
 
 
+class AppLimiter(Limiter):
+    """flask-limiter whose fallback state starts afresh for each app it is bound to."""
+
+    def init_app(self, app: Flask) -> None:
+        # The limiter is a module-level object bound to each app the factory builds (tests
+        # build many); a storage found dead for one app says nothing about the next one's.
+        self._storage_dead = False
+        super().init_app(app)
+
+
 cors = CORS()
 api = GoalGetterApi()
+jwt = JWTManager()
+
+
+def _default_limit() -> str:
+    # Read per request: the limiter object outlives any one app's configuration.
+    return f"{current_app.config['RATE_LIMIT_PER_MINUTE']}/minute"
+
+
+limiter = AppLimiter(
+    key_func=client_ip,
+    default_limits=[_default_limit],
+    key_prefix="rl",
+    strategy="sliding-window-counter",
+    headers_enabled=True,
+    in_memory_fallback_enabled=True,
+    swallow_errors=True,
+    default_limits_per_method=True,
+)
+limiter.request_filter(is_exempt)
 
 
 def register_proxy(app: Flask) -> None:
@@ -41,3 +75,19 @@ def register_cors(app: Flask) -> None:
             "Retry-After",
         ],
     )
+
+
+def register_limiter(app: Flask) -> None:
+    """Rate limits on every /api/v1 route: RATE_LIMIT_PER_MINUTE per client and (method,
+    route), tighter ones where routes declare them; Redis storage, in-memory fallback."""
+    from app.redis import limits_uri
+
+    redis_url = app.config.get("REDIS_URL")
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_URI", limits_uri(redis_url) if redis_url else "memory://"
+    )
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 1, "socket_connect_timeout": 1}
+    )
+    limiter.init_app(app)
+    logging.getLogger("flask-limiter").setLevel(logging.INFO)

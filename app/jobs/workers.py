@@ -43,7 +43,7 @@ class InProcessWorker(AppContextMixin, SimpleWorker):
     def release_due_scheduled_jobs(self) -> None:
         """Move jobs from RQ's scheduled registries whose time has come onto their queues."""
         self._released_at = time.monotonic()
-        scheduler = RQScheduler(self.queues, connection=self.connection)
+        scheduler = RQScheduler(self.queues, connection=self.connection, logging_level="WARNING")
         scheduler.acquire_locks()
         if not scheduler.acquired_locks:
             return

@@ -1,0 +1,1 @@
+"""Users: the profile and its representation."""

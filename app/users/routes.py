@@ -1,0 +1,39 @@
+"""/api/v1/users/me: the profile."""
+
+from flask_jwt_extended import current_user, get_jwt, jwt_required
+from flask_smorest import Blueprint
+
+from app.users import service
+from app.users.schemas import DeleteAccountSchema, UserPatchSchema, UserSchema
+
+blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="The profile")
+BEARER = [{"bearerAuth": []}]
+
+
+@blp.route("/me", methods=["GET"])
+@jwt_required()
+@blp.response(200, UserSchema)
+@blp.doc(security=BEARER)
+def me():
+    """The signed-in user."""
+    return service.to_json(current_user)
+
+
+@blp.route("/me", methods=["PATCH"])
+@jwt_required()
+@blp.arguments(UserPatchSchema)
+@blp.response(200, UserSchema)
+@blp.doc(security=BEARER)
+def update_me(body):
+    """Change name, notifications, timezone or meeting preferences."""
+    return service.to_json(service.update_profile(current_user["_id"], body))
+
+
+@blp.route("/me", methods=["DELETE"])
+@jwt_required()
+@blp.arguments(DeleteAccountSchema, required=False)
+@blp.response(204)
+@blp.doc(security=BEARER)
+def delete_me(body):
+    """Delete the account and everything in it (password, or a fresh Google sign-in)."""
+    service.delete_account(current_user, (body or {}).get("password"), get_jwt())

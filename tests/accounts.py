@@ -1,0 +1,40 @@
+"""Helpers for tests that need users and tokens."""
+
+from app.auth.passwords import hash_password
+from app.users.service import create_user
+
+PASSWORD = "correct horse battery"
+
+
+def make_user(app, email="ada@example.com", password=PASSWORD, name="Ada", **fields) -> dict:
+    """Insert a password user directly (as signup would) and return the document."""
+    from app.db import get_db
+
+    with app.app_context():
+        user = create_user(email, name, password_hash=hash_password(password) if password else None)
+        if fields:
+            get_db().users.update_one({"_id": user["_id"]}, {"$set": fields})
+            user.update(fields)
+        return user
+
+
+def login(client, email="ada@example.com", password=PASSWORD) -> dict:
+    """Log in through the API; returns the response body (user and tokens)."""
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def bearer(token: str) -> dict:
+    """The Authorization header for `token`."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def refresh_status(client, refresh_token: str) -> int:
+    """The status of POST /auth/refresh with `refresh_token`."""
+    return client.post("/api/v1/auth/refresh", headers=bearer(refresh_token)).status_code
+
+
+def me_status(client, access_token: str) -> int:
+    """The status of GET /users/me with `access_token`."""
+    return client.get("/api/v1/users/me", headers=bearer(access_token)).status_code
