@@ -41,10 +41,12 @@ def register_api(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount every API blueprint (documented in the OpenAPI document)."""
+    from app.admin.routes import blp as admin
     from app.auth.routes import blp as auth
     from app.goals.routes import blp as goals
     from app.health.routes import blp as health
+    from app.meetings.routes import blp as meetings
     from app.users.routes import blp as users
 
-    for blueprint in (health, auth, users, goals):
+    for blueprint in (health, auth, users, goals, meetings, admin):
         api.register_blueprint(blueprint)

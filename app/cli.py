@@ -76,7 +76,9 @@ def run_job(name: str, now: str | None, sync: bool, wait: float):
         result = import_attribute(spec.func)(**kwargs)
         click.echo(json.dumps(result, default=str))
         return
-    job = job_queue.enqueue(spec.func, queue=spec.queue, **kwargs)
+    job = job_queue.enqueue(
+        spec.func, queue=spec.queue, timeout=spec.timeout, meta={"name": name}, **kwargs
+    )
     click.echo(f"enqueued {name} as job {job.id} on {job.origin}", err=True)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:

@@ -7,8 +7,7 @@ _frozen: datetime | None = None
 
 def now() -> datetime:
     """The current time, timezone-aware UTC at millisecond precision (what MongoDB stores)."""
-    current = _frozen if _frozen is not None else datetime.now(UTC)
-    return current.replace(microsecond=current.microsecond // 1000 * 1000)
+    return to_ms(_frozen if _frozen is not None else datetime.now(UTC))
 
 
 def set_now(moment: datetime | None) -> None:
@@ -29,3 +28,14 @@ def isoformat(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def resolve(moment: str | datetime | None) -> datetime:
+    """A job's `now` argument: an ISO 8601 string or aware datetime, else the current time."""
+    if moment is None:
+        return now()
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("now must carry a timezone offset")
+    return to_ms(moment.astimezone(UTC))

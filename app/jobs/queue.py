@@ -30,6 +30,7 @@ DEFAULT_POLICY = JobPolicy(queue="default", timeout=120)
 # recurring jobs are caught up by their next run: neither uses RQ's Retry.
 POLICIES: dict[str, JobPolicy] = {
     "app.jobs.maintenance": JobPolicy(queue="default", timeout=60),
+    "app.jobs.meetings": JobPolicy(queue="high_priority", timeout=240),
 }
 
 
@@ -51,17 +52,21 @@ def enqueue(
     job_id: str | None = None,
     at: datetime | None = None,
     queue: str | None = None,
+    timeout: int | None = None,
+    meta: dict | None = None,
     connection=None,
     **kwargs,
 ) -> Job:
-    """Enqueue `func_path` (dotted path) now, or at `at` through RQ's own scheduler."""
+    """Enqueue `func_path` (dotted path) now, or at `at` through RQ's own scheduler; `queue`
+    and `timeout` override the family's policy, `meta` is stored with the job."""
     policy = policy_for(func_path)
     rq_queue = get_queue(queue or policy.queue, connection)
     options = {
         "args": args,
         "kwargs": kwargs,
         "job_id": job_id,
-        "job_timeout": policy.timeout,
+        "meta": meta,
+        "job_timeout": timeout or policy.timeout,
         "result_ttl": policy.result_ttl,
         "failure_ttl": policy.failure_ttl,
         "retry": policy.retry,

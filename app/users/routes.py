@@ -3,8 +3,9 @@
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 from flask_smorest import Blueprint
 
+from app.meetings.service import start_tracking
 from app.users import service
-from app.users.schemas import DeleteAccountSchema, UserPatchSchema, UserSchema
+from app.users.schemas import DeleteAccountSchema, PhaseSchema, UserPatchSchema, UserSchema
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="The profile")
 BEARER = [{"bearerAuth": []}]
@@ -37,3 +38,14 @@ def update_me(body):
 def delete_me(body):
     """Delete the account and everything in it (password, or a fresh Google sign-in)."""
     service.delete_account(current_user, (body or {}).get("password"), get_jwt())
+
+
+@blp.route("/me/phase", methods=["POST"])
+@jwt_required()
+@blp.arguments(PhaseSchema)
+@blp.response(200, UserSchema)
+@blp.doc(security=BEARER)
+def change_phase(body):
+    """Move into tracking: the first meeting, the phase email and the invitation."""
+    user, _meeting = start_tracking(current_user)
+    return service.to_json(user)

@@ -35,3 +35,9 @@ class DeleteAccountSchema(Schema):
     """DELETE /users/me."""
 
     password = fields.String(validate=validate.Length(max=128))
+
+
+class PhaseSchema(Schema):
+    """POST /users/me/phase: only the move into tracking exists."""
+
+    phase = fields.String(required=True, validate=validate.OneOf(("tracking",)))

@@ -1,0 +1,1 @@
+"""Admin API: trigger and inspect jobs, look at the email log."""

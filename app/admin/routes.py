@@ -1,0 +1,48 @@
+"""/api/v1/admin: jobs and the email log (admins only)."""
+
+from flask_jwt_extended import jwt_required
+from flask_smorest import Blueprint
+
+from app.admin import service
+from app.admin.schemas import EmailListArgs, EmailListSchema, JobRunSchema, JobSchema
+from app.auth.decorators import admin_required
+
+blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin", description="Administration")
+BEARER = [{"bearerAuth": []}]
+
+
+@blp.route("/jobs/<name>", methods=["POST"])
+@jwt_required()
+@admin_required
+@blp.arguments(JobRunSchema, required=False)
+@blp.response(202, JobSchema)
+@blp.doc(security=BEARER)
+def run_job(body, name):
+    """Run a recurring job or `health-check` now (`now` simulates a time, not in production)."""
+    return service.job_json(service.run_job(name, (body or {}).get("now")))
+
+
+@blp.route("/jobs/<job_id>", methods=["GET"])
+@jwt_required()
+@admin_required
+@blp.response(200, JobSchema)
+@blp.doc(security=BEARER)
+def get_job(job_id):
+    """A job's status and result."""
+    return service.job_json(service.get_job(job_id))
+
+
+@blp.route("/emails", methods=["GET"])
+@jwt_required()
+@admin_required
+@blp.arguments(EmailListArgs, location="query")
+@blp.response(200, EmailListSchema)
+@blp.doc(security=BEARER)
+def list_emails(args):
+    """The email log, newest first; bodies with `include=body` (tokens redacted)."""
+    rows, next_cursor = service.list_emails(args, args["limit"], args["cursor"])
+    include_body = args.get("include") == "body"
+    return {
+        "emails": [service.email_json(r, include_body) for r in rows],
+        "next_cursor": next_cursor,
+    }

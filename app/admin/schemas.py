@@ -1,0 +1,69 @@
+"""Request and response schemas of /admin."""
+
+from marshmallow import Schema, fields, validate
+
+from app.meetings.schemas import aware_datetime
+from app.pagination import PageArgsSchema
+from app.validation import email_field
+
+
+class JobRunSchema(Schema):
+    now = aware_datetime()
+
+
+class JobSchema(Schema):
+    job_id = fields.String(required=True)
+    name = fields.String(allow_none=True)
+    status = fields.String(required=True)
+    result = fields.Raw(allow_none=True)
+    enqueued_at = fields.String(allow_none=True)
+    ended_at = fields.String(allow_none=True)
+
+
+class EmailEventSchema(Schema):
+    event = fields.String()
+    at = fields.String()
+
+
+class EmailSchema(Schema):
+    id = fields.String(required=True)
+    key = fields.String(required=True)
+    type = fields.String(required=True)
+    to = fields.String(required=True)
+    status = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    last_error = fields.String(allow_none=True)
+    created_at = fields.String(required=True)
+    sent_at = fields.String(allow_none=True)
+    events = fields.List(fields.Nested(EmailEventSchema))
+    subject = fields.String()
+    html = fields.String()
+    text = fields.String()
+
+
+class EmailListArgs(PageArgsSchema):
+    to = email_field()
+    type = fields.String(
+        validate=validate.OneOf(
+            (
+                "welcome",
+                "meeting_invitation",
+                "meeting_cancellation",
+                "meeting_reminder",
+                "goal_milestone",
+                "phase_transition",
+                "password_reset",
+            )
+        )
+    )
+    status = fields.String(
+        validate=validate.OneOf(
+            ("pending", "sending", "sent", "failed", "skipped", "suppressed", "opted_out")
+        )
+    )
+    include = fields.String(validate=validate.OneOf(("body",)))
+
+
+class EmailListSchema(Schema):
+    emails = fields.List(fields.Nested(EmailSchema), required=True)
+    next_cursor = fields.String(allow_none=True)

@@ -1,0 +1,108 @@
+"""Admin: run jobs by name, look at them, list the email log (secrets redacted)."""
+
+import re
+from datetime import UTC, datetime
+
+from flask import current_app
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from app import clock
+from app.db import get_db
+from app.errors import APIError, NotFound, ValidationFailed
+from app.jobs import queue as job_queue
+from app.jobs.schedule import runnable_jobs
+from app.pagination import paginate
+from app.redis import get_redis
+
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+# Links that carry a verify or reset token keep working for whoever holds them: never show them.
+_TOKEN_IN_URL = re.compile(r"([?&](?:token)=)[^&\"'\s<>]+")
+
+
+class UnknownJob(APIError):
+    status, code, message = 404, "unknown_job", "There is no job by that name."
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # RQ stores naive UTC
+        moment = moment.replace(tzinfo=UTC)
+    return clock.isoformat(moment)
+
+
+def job_json(job: Job) -> dict:
+    """The API representation of an RQ job."""
+    status = job.get_status(refresh=False)
+    return {
+        "job_id": job.id,
+        "name": job.meta.get("name"),
+        "status": str(status.value if hasattr(status, "value") else status),
+        "result": job.return_value(refresh=False) if status == "finished" else None,
+        "enqueued_at": _iso(job.enqueued_at),
+        "ended_at": _iso(job.ended_at),
+    }
+
+
+def run_job(name: str, now: datetime | None) -> Job:
+    """Enqueue a run of a recurring job or `health-check` under a job id of its own."""
+    jobs = runnable_jobs()
+    if name not in jobs:
+        raise UnknownJob()
+    spec = jobs[name]
+    kwargs = {}
+    if now is not None:
+        if current_app.config["APP_ENV"] == "production":
+            raise ValidationFailed({"now": ["Not accepted in production."]})
+        if not spec.takes_now:
+            raise ValidationFailed({"now": [f"{name} takes no now."]})
+        kwargs["now"] = now.isoformat()
+    return job_queue.enqueue(
+        spec.func, queue=spec.queue, timeout=spec.timeout, meta={"name": name}, **kwargs
+    )
+
+
+def get_job(job_id: str) -> Job:
+    """A job by id, or 404."""
+    if not _JOB_ID.match(job_id):
+        raise NotFound("The job was not found.")
+    try:
+        return Job.fetch(job_id, connection=get_redis())
+    except NoSuchJobError:
+        raise NotFound("The job was not found.") from None
+
+
+def redact(text: str | None) -> str | None:
+    """Hide the token of verify and reset links."""
+    return _TOKEN_IN_URL.sub(r"\1[redacted]", text) if text else text
+
+
+def email_json(row: dict, include_body: bool) -> dict:
+    """The API representation of an email_log row."""
+    body = {
+        "id": str(row["_id"]),
+        "key": row["key"],
+        "type": row["type"],
+        "to": row["to"],
+        "status": row["status"],
+        "attempts": row.get("attempts", 0),
+        "last_error": row.get("last_error"),
+        "created_at": clock.isoformat(row["created_at"]),
+        "sent_at": clock.isoformat(row.get("sent_at")),
+        "events": [
+            {"event": e.get("event"), "at": clock.isoformat(e.get("at"))}
+            for e in row.get("events", [])
+        ],
+    }
+    if include_body:
+        body["subject"] = row.get("subject")
+        body["html"] = redact(row.get("html"))
+        body["text"] = redact(row.get("text"))
+    return body
+
+
+def list_emails(filters: dict, limit: int, cursor: str | None):
+    """The email log, newest first, filtered by `to`, `type`, `status`."""
+    query = {name: filters[name] for name in ("to", "type", "status") if filters.get(name)}
+    return paginate(get_db().email_log, query, "created_at", limit, cursor)

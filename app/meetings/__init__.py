@@ -1,0 +1,1 @@
+"""Meetings: scheduling, statuses, the next meeting, reminders."""

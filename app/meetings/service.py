@@ -1,0 +1,318 @@
+"""Meetings: create, reschedule, cancel, list; statuses and the next meeting (DESIGN 6)."""
+
+import contextlib
+import logging
+from datetime import datetime, timedelta
+
+import redis
+from bson import ObjectId
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from app import clock
+from app.db import get_db
+from app.email.outbox import queue_email
+from app.errors import APIError, NotFound, ValidationFailed
+from app.meetings import reminders
+from app.meetings.slots import first_meeting_time, next_slot
+from app.pagination import paginate
+from app.redis import RedisNotConfigured, get_redis
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("scheduled", "active", "completed", "cancelled")
+USER_LOCK_TTL_S = 10
+
+
+class MeetingOverlap(APIError):
+    status, code, message = 409, "meeting_overlap", "This overlaps another of your meetings."
+
+
+class NotReschedulable(APIError):
+    status, code, message = 409, "meeting_not_reschedulable", "Only scheduled meetings can move."
+
+
+class NotCancellable(APIError):
+    status, code, message = (
+        409,
+        "meeting_not_cancellable",
+        "Only scheduled meetings can be cancelled.",
+    )
+
+
+class AlreadyTracking(APIError):
+    status, code, message = 409, "already_tracking", "You are already in the tracking phase."
+
+
+def to_json(meeting: dict) -> dict:
+    """The API representation of a meeting document."""
+    return {
+        "id": str(meeting["_id"]),
+        "scheduled_at": clock.isoformat(meeting["scheduled_at"]),
+        "ends_at": clock.isoformat(meeting["ends_at"]),
+        "duration_minutes": meeting["duration_minutes"],
+        "status": meeting["status"],
+        "sequence": meeting.get("sequence", 0),
+        "created_at": clock.isoformat(meeting["created_at"]),
+    }
+
+
+@contextlib.contextmanager
+def _user_lock(user_id: ObjectId):
+    """Serialise one user's overlap check and write; without Redis the unique slot index
+    still stops exact duplicates."""
+    lock = None
+    try:
+        lock = get_redis().lock(f"lock:meetings:{user_id}", timeout=USER_LOCK_TTL_S)
+        lock.acquire(blocking_timeout=USER_LOCK_TTL_S)
+    except (redis.RedisError, RedisNotConfigured) as exc:
+        log.warning("meeting lock unavailable, relying on the slot index: %s", exc)
+        lock = None
+    try:
+        yield
+    finally:
+        if lock is not None:
+            with contextlib.suppress(redis.RedisError):
+                lock.release()
+
+
+def _check_future(start: datetime, now: datetime) -> None:
+    if start <= now:
+        raise ValidationFailed({"scheduled_at": ["Must be in the future."]})
+
+
+def _check_overlap(user_id, start: datetime, end: datetime, exclude=None) -> None:
+    query = {
+        "user_id": user_id,
+        "status": {"$ne": "cancelled"},
+        "scheduled_at": {"$lt": end},
+        "ends_at": {"$gt": start},
+    }
+    if exclude is not None:
+        query["_id"] = {"$ne": exclude}
+    if get_db().meetings.find_one(query, {"_id": 1}) is not None:
+        raise MeetingOverlap()
+
+
+def _invite(meeting: dict) -> None:
+    queue_email(
+        "meeting_invitation",
+        f"invitation:{meeting['_id']}:{meeting.get('sequence', 0)}",
+        str(meeting["user_id"]),
+        {"meeting_id": str(meeting["_id"])},
+    )
+
+
+def _insert(user_id, start: datetime, duration: int, now: datetime) -> dict:
+    meeting = {
+        "user_id": user_id,
+        "scheduled_at": clock.to_ms(start),
+        "ends_at": clock.to_ms(start + timedelta(minutes=duration)),
+        "duration_minutes": duration,
+        "status": "scheduled",
+        "sequence": 0,
+        "reminders": {},
+        "slot_taken": True,
+        "created_at": now,
+    }
+    meeting["_id"] = get_db().meetings.insert_one(meeting).inserted_id
+    return meeting
+
+
+def create_meeting(user: dict, start: datetime, duration: int | None) -> dict:
+    """Schedule a meeting (future, no overlap), arm its reminders, send the invitation."""
+    now = clock.now()
+    _check_future(start, now)
+    duration = duration or user.get("meeting_duration_minutes", 30)
+    end = start + timedelta(minutes=duration)
+    with _user_lock(user["_id"]):
+        _check_overlap(user["_id"], start, end)
+        try:
+            meeting = _insert(user["_id"], start, duration, now)
+        except DuplicateKeyError:
+            raise MeetingOverlap() from None
+    reminders.arm(meeting, now)
+    _invite(meeting)
+    return meeting
+
+
+def get_meeting(user_id: ObjectId, meeting_id: ObjectId) -> dict:
+    """The user's meeting, or 404 (also for another user's)."""
+    meeting = get_db().meetings.find_one({"_id": meeting_id, "user_id": user_id})
+    if meeting is None:
+        raise NotFound("The meeting was not found.")
+    return meeting
+
+
+def list_meetings(user_id: ObjectId, status: str | None, limit: int, cursor: str | None):
+    """The user's meetings by start time, one page."""
+    query: dict = {"user_id": user_id}
+    if status:
+        query["status"] = status
+    return paginate(get_db().meetings, query, "scheduled_at", limit, cursor, newest_first=False)
+
+
+def reschedule(
+    user: dict, meeting_id: ObjectId, start: datetime | None, duration: int | None
+) -> dict:
+    """Move or resize a scheduled meeting: sequence +1, reminders re-armed when the time
+    moves, an updated invitation."""
+    now = clock.now()
+    meeting = get_meeting(user["_id"], meeting_id)
+    if meeting["status"] != "scheduled":
+        raise NotReschedulable()
+    new_start = clock.to_ms(start) if start is not None else meeting["scheduled_at"]
+    new_duration = duration or meeting["duration_minutes"]
+    moved = new_start != meeting["scheduled_at"]
+    if not moved and new_duration == meeting["duration_minutes"]:
+        return meeting
+    if moved:
+        _check_future(new_start, now)
+    new_end = new_start + timedelta(minutes=new_duration)
+    update: dict = {
+        "$set": {
+            "scheduled_at": new_start,
+            "ends_at": new_end,
+            "duration_minutes": new_duration,
+        },
+        "$inc": {"sequence": 1},
+    }
+    if moved:
+        update["$set"]["reminders"] = {}
+    with _user_lock(user["_id"]):
+        _check_overlap(user["_id"], new_start, new_end, exclude=meeting_id)
+        try:
+            updated = get_db().meetings.find_one_and_update(
+                {"_id": meeting_id, "status": "scheduled", "scheduled_at": meeting["scheduled_at"]},
+                update,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            raise MeetingOverlap() from None
+    if updated is None:
+        raise NotReschedulable("The meeting changed meanwhile; reload and try again.")
+    if moved:
+        reminders.disarm(meeting)
+        reminders.arm(updated, now)
+    _invite(updated)
+    return updated
+
+
+def cancel(user: dict, meeting_id: ObjectId) -> dict:
+    """Cancel a scheduled meeting: reminders dropped, the cancellation email."""
+    meeting = get_meeting(user["_id"], meeting_id)
+    updated = get_db().meetings.find_one_and_update(
+        {"_id": meeting_id, "status": "scheduled"},
+        {
+            "$set": {"status": "cancelled", "cancelled_at": clock.now()},
+            "$unset": {"slot_taken": ""},
+            "$inc": {"sequence": 1},
+        },
+        return_document=ReturnDocument.AFTER,
+    )
+    if updated is None:
+        raise NotCancellable()
+    reminders.disarm(meeting)
+    queue_email(
+        "meeting_cancellation",
+        f"cancellation:{meeting_id}:{updated['sequence']}",
+        str(updated["user_id"]),
+        {"meeting_id": str(meeting_id)},
+    )
+    return updated
+
+
+def start_tracking(user: dict) -> tuple[dict, dict]:
+    """Move the user into tracking: the first meeting at 09:00 local `meeting_interval_days`
+    ahead, the phase email, the invitation. Returns (user, meeting)."""
+    now = clock.now()
+    updated = get_db().users.find_one_and_update(
+        {"_id": user["_id"], "phase": {"$ne": "tracking"}},
+        {"$set": {"phase": "tracking", "phase_changed_at": now}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if updated is None:
+        raise AlreadyTracking()
+    start = first_meeting_time(
+        now, updated.get("timezone", "UTC"), updated.get("meeting_interval_days", 7)
+    )
+    meeting = _create_auto_meeting(updated, start, now)
+    queue_email(
+        "phase_transition",
+        f"phase:{updated['_id']}:tracking",
+        str(updated["_id"]),
+        {"meeting_id": str(meeting["_id"])} if meeting else {},
+    )
+    return updated, meeting
+
+
+def _create_auto_meeting(user: dict, start: datetime, now: datetime) -> dict | None:
+    """Insert a system-scheduled meeting (next or first) unless its slot exists; invite."""
+    duration = user.get("meeting_duration_minutes", 30)
+    end = start + timedelta(minutes=duration)
+    with _user_lock(user["_id"]):
+        clash = get_db().meetings.find_one(
+            {
+                "user_id": user["_id"],
+                "status": {"$ne": "cancelled"},
+                "scheduled_at": {"$lt": end},
+                "ends_at": {"$gt": start},
+            },
+            {"_id": 1},
+        )
+        if clash is not None:
+            return None
+        try:
+            meeting = _insert(user["_id"], start, duration, now)
+        except DuplicateKeyError:
+            return None  # created already (at most once)
+    reminders.arm(meeting, now)
+    _invite(meeting)
+    return meeting
+
+
+def schedule_next(meeting: dict, now: datetime) -> dict | None:
+    """After a tracking user's meeting completes with nothing ahead: the next one, same local
+    time `meeting_interval_days` later (rolled past an outage), with the current duration."""
+    user = get_db().users.find_one({"_id": meeting["user_id"]})
+    if user is None or user.get("phase") != "tracking":
+        return None
+    ahead = get_db().meetings.find_one(
+        {"user_id": user["_id"], "status": "scheduled", "scheduled_at": {"$gt": now}},
+        {"_id": 1},
+    )
+    if ahead is not None:
+        return None
+    start = next_slot(
+        meeting["scheduled_at"],
+        user.get("timezone", "UTC"),
+        user.get("meeting_interval_days", 7),
+        now,
+    )
+    return _create_auto_meeting(user, start, now)
+
+
+def update_statuses(now: datetime) -> dict[str, int]:
+    """scheduled → active when the window opens; → completed when it ends (straight from
+    scheduled when late); the next meeting after each completion."""
+    meetings = get_db().meetings
+    activated = meetings.update_many(
+        {"status": "scheduled", "scheduled_at": {"$lte": now}, "ends_at": {"$gt": now}},
+        {"$set": {"status": "active", "activated_at": now}},
+    ).modified_count
+    completed = created = 0
+    ended = list(
+        meetings.find({"status": {"$in": ["scheduled", "active"]}, "ends_at": {"$lte": now}})
+    )
+    for meeting in ended:
+        done = meetings.find_one_and_update(
+            {"_id": meeting["_id"], "status": meeting["status"]},
+            {"$set": {"status": "completed", "completed_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if done is None:
+            continue  # another run got it
+        completed += 1
+        if schedule_next(done, now) is not None:
+            created += 1
+    return {"activated": activated, "completed": completed, "created": created}
