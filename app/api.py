@@ -41,7 +41,13 @@ def register_api(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount every API blueprint (documented in the OpenAPI document)."""
+    from app.email.routes import blp as email
     from app.health.routes import blp as health
 
-    for blueprint in (health,):
+    for blueprint in (health, email):
         api.register_blueprint(blueprint)
+    if app.config["APP_ENV"] == "development":
+        from app.email.dev import dev_outbox
+
+        # Outside /api/v1, not documented, never mounted in test or production.
+        app.register_blueprint(dev_outbox)

@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.db import ensure_indexes, is_mongomock
+from app.email.cli import email_cli
 from app.jobs import queue as job_queue
 from app.jobs.schedule import RECURRING, runnable_jobs
 
@@ -116,3 +117,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(ensure_indexes_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(email_cli)

@@ -44,6 +44,8 @@ def banner(app, mode: str, embedded_redis: bool) -> str:
             f"  rq-dashboard   {base}/admin/rq/   (user {app.config['RQ_DASHBOARD_USERNAME']}, "
             f"password {app.config['RQ_DASHBOARD_PASSWORD']})"
         )
+    if app.config["APP_ENV"] == "development":
+        lines.append(f"  dev outbox     {base}/dev/emails   (every email, sent or not)")
     if mode == "embedded":
         lines.append(
             "  data           mongomock and "

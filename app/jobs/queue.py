@@ -30,6 +30,9 @@ DEFAULT_POLICY = JobPolicy(queue="default", timeout=120)
 # recurring jobs are caught up by their next run: neither uses RQ's Retry.
 POLICIES: dict[str, JobPolicy] = {
     "app.jobs.maintenance": JobPolicy(queue="default", timeout=60),
+    # A batch is delivery.BATCH_SIZE rows; after a transient failure the rest of it waits
+    # without calling the provider, so the timeout bounds a batch of normal sends.
+    "app.jobs.emails": JobPolicy(queue="email", timeout=300),
 }
 
 
