@@ -171,7 +171,15 @@ def ensure_indexes(db=None) -> dict[str, list[str]]:
     db = get_db() if db is None else db
     created = {}
     for collection, models in INDEXES.items():
-        created[collection] = db[collection].create_indexes(models)
+        # One create_index per model: mongomock's create_indexes drops partialFilterExpression,
+        # which made every user without google_sub collide with the next one.
+        created[collection] = [
+            db[collection].create_index(
+                list(model.document["key"].items()),
+                **{k: v for k, v in model.document.items() if k != "key"},
+            )
+            for model in models
+        ]
     return created
 
 
