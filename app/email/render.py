@@ -149,11 +149,10 @@ def load_data(email_type: str, recipient: dict, context: dict) -> dict:
         else:
             meeting = None
         return {"meeting": meeting}
-    meeting = _owned("meetings", context.get("meeting_id"), recipient, "meeting")
-    data = {"meeting": meeting}
+    if email_type == "meeting_reminder" and context.get("kind") not in REMINDER_KINDS:
+        raise ValueError("meeting_reminder needs kind '24h' or '1h'")
+    data = {"meeting": _owned("meetings", context.get("meeting_id"), recipient, "meeting")}
     if email_type == "meeting_reminder":
-        if context.get("kind") not in REMINDER_KINDS:
-            raise ValueError("meeting_reminder needs kind '24h' or '1h'")
         data["kind"] = context["kind"]
     return data
 
