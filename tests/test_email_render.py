@@ -54,7 +54,7 @@ SUBJECTS = {
     "welcome": "Welcome to GoalGetter, Ada! Your breakthrough starts now",
     "meeting_invitation": "You're booked! Coaching session Wed, Jan 15 at 9:00 AM EST",
     "meeting_cancellation": "Cancelled: your coaching session Wed, Jan 15 at 9:00 AM EST",
-    "meeting_reminder": "Tomorrow: your coaching session at 9:00 AM EST",
+    "meeting_reminder": "Coming up in 24 hours: your coaching session at 9:00 AM EST",
     "goal_milestone": "Milestone crushed: 5k!",
     "phase_transition": "You're in tracking mode. Let's make it happen!",
     "password_reset": "Reset your GoalGetter password",

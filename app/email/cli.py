@@ -19,7 +19,7 @@ email_cli = AppGroup("email", help="Look at the emails the service sends.")
     default="text",
     show_default=True,
 )
-@click.option("--name", default="Ada Lovelace", show_default=True, help="Recipient name.")
+@click.option("--name", default="Sam Rivera", show_default=True, help="Recipient name.")
 @click.option("--timezone", default="America/New_York", show_default=True)
 def preview(email_type: str, variant: str | None, part: str, name: str, timezone: str):
     """Print one email of EMAIL_TYPE rendered on sample data."""

@@ -177,7 +177,7 @@ def _subject(email_type: str, view: dict) -> str:
         return f"Cancelled: your coaching session {when}"
     if view["kind"] == "1h":
         return f"One hour to go! Your coaching session starts at {start['time']} {start['zone']}"
-    return f"Tomorrow: your coaching session at {start['time']} {start['zone']}"
+    return f"Coming up in 24 hours: your coaching session at {start['time']} {start['zone']}"
 
 
 def _view(email_type: str, recipient: dict, data: dict) -> dict:

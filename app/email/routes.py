@@ -44,7 +44,13 @@ def _wants_html() -> bool:
 
 
 @blp.route("/unsubscribe", methods=["GET"])
-@blp.doc(summary="The unsubscribe page: a button that POSTs; changes nothing by itself")
+@blp.doc(
+    summary="The unsubscribe page: a button that POSTs; changes nothing by itself",
+    responses={
+        "200": {"description": "HTML page with an Unsubscribe button"},
+        "400": {"description": "HTML page: token_tampered"},
+    },
+)
 def unsubscribe_page():
     """An HTML page with an Unsubscribe button (400 page for a tampered token)."""
     token = request.args.get("token", "")
@@ -61,7 +67,13 @@ def unsubscribe_page():
 
 
 @blp.route("/unsubscribe", methods=["POST"], endpoint="unsubscribe_one_click")
-@blp.doc(summary="RFC 8058 one-click unsubscribe (form body List-Unsubscribe=One-Click)")
+@blp.doc(
+    summary="RFC 8058 one-click unsubscribe (form body List-Unsubscribe=One-Click)",
+    responses={
+        "200": {"description": '{"status": "unsubscribed"} (an HTML page for browsers)'},
+        "400": {"description": "token_tampered"},
+    },
+)
 @raw_body()
 def unsubscribe_one_click():
     """Turn the token's user's notification emails off (idempotent)."""
@@ -78,7 +90,15 @@ def unsubscribe_one_click():
 
 
 @blp.route("/webhooks/sendgrid", methods=["POST"])
-@blp.doc(summary="SendGrid Event Webhook (signed; 404 webhook_disabled without a key)")
+@blp.doc(
+    summary="SendGrid Event Webhook (signed; 404 webhook_disabled without a key)",
+    responses={
+        "204": {"description": "Events applied"},
+        "403": {"description": "webhook_signature_invalid"},
+        "404": {"description": "webhook_disabled"},
+        "413": {"description": "payload_too_large (over 1 MiB)"},
+    },
+)
 @raw_body(WEBHOOK_BODY_LIMIT)
 def sendgrid_events():
     """Verify the signature over timestamp + raw body, then apply the events."""

@@ -11,11 +11,11 @@ from app.email import EMAIL_TYPES
 SAMPLE_USER_ID = ObjectId("65f000000000000000000001")
 
 
-def sample_recipient(name: str = "Ada Lovelace", timezone: str = "America/New_York") -> dict:
+def sample_recipient(name: str = "Sam Rivera", timezone: str = "America/New_York") -> dict:
     """A recipient as recipient_from_user builds it."""
     return {
         "user_id": str(SAMPLE_USER_ID),
-        "email": "ada@example.com",
+        "email": "sam@example.com",
         "name": name,
         "timezone": timezone,
         "email_notifications": True,
