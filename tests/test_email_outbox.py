@@ -282,3 +282,35 @@ def test_welcome_and_phase_tasks_deliver_in_their_job(
     assert "Tuesday, January 21, 2031" in phase_row["text"]
     assert "3:00 PM - 3:30 PM UTC" in phase_row["text"]
     assert len(fake_sendgrid.requests) == 2
+
+
+def test_forget_user_drops_bodies_and_stops_unsent_mail(email_ctx, fake_sendgrid, run_worker):
+    user = make_user()
+    uid = str(user["_id"])
+    sent = outbox.queue_email("welcome", f"welcome:{uid}", uid, {})
+    run_worker(email_ctx)
+    unsent = outbox.queue_email("phase_transition", f"phase:{uid}:tracking", uid, {})
+    assert outbox.forget_user(uid) == 2
+    for email_id in (sent["id"], unsent["id"]):
+        assert not any(field in row(email_id) for field in BODY_FIELDS)
+    assert row(sent["id"])["status"] == "sent"
+    assert row(unsent["id"])["status"] == "failed"
+    run_worker(email_ctx)
+    # A row that somehow comes back without a body fails instead of crashing the batch.
+    get_db().email_log.update_one(
+        {"_id": row(unsent["id"])["_id"]}, {"$set": {"status": "pending"}}
+    )
+    assert delivery.deliver([unsent["id"]])["status"] == "failed"
+    assert len(fake_sendgrid.requests) == 1
+
+
+def test_the_catch_up_task_runs_on_a_worker(email_ctx, redis_conn, run_worker):
+    uid = str(make_user()["_id"])
+    queued = outbox.queue_email("welcome", f"welcome:{uid}", uid, {})
+    redis_conn.flushdb()
+    job = enqueue(
+        "app.jobs.emails.catch_up_emails_task", now=(T0 + timedelta(minutes=2)).isoformat()
+    )
+    run_worker(email_ctx)
+    assert job.return_value() == {"status": "ok", "requeued": 1, "failed": 0}
+    assert row(queued["id"])["status"] == "sent"

@@ -172,28 +172,32 @@ def _object_ids(ids) -> list[ObjectId]:
 def deliver(email_log_ids, now: datetime | None = None) -> dict:
     """Deliver a batch of outbox rows; returns {status, counts, rows}. After a transient failure
     the rest of the batch waits with it (no attempt used) and one job is scheduled for them."""
-    now = now or clock.now()
     collection = get_db().email_log
     provider = get_provider()
     rows: dict[str, str] = {}
     retry: list[tuple[str, str]] = []
     retry_at: datetime | None = None
     for row_id in _object_ids(email_log_ids):
+        # Read per row: a batch takes a while, and each lease must run from when it is taken.
+        moment = now or clock.now()
         if retry_at is not None:
-            deferred = _defer(collection, row_id, retry_at, now)
+            deferred = _defer(collection, row_id, retry_at, moment)
             if deferred is not None:
                 retry.append((str(row_id), deferred["key"]))
                 rows[str(row_id)] = "retry_scheduled"
             else:
                 rows[str(row_id)] = "not_due"
             continue
-        row = _lease(collection, row_id, now, provider.counts_attempts)
+        row = _lease(collection, row_id, moment, provider.counts_attempts)
         if row is None:
             # Already sent or final, leased by another worker, or waiting for its retry time.
             rows[str(row_id)] = "not_due"
             continue
-        outcome = provider.send(row)
-        recorded = _record(collection, row, outcome, provider.name, now)
+        if "subject" in row:
+            outcome = provider.send(row)
+        else:
+            outcome = Outcome("failed", error="the row has no body (its user was deleted)")
+        recorded = _record(collection, row, outcome, provider.name, now or clock.now())
         rows[str(row_id)] = recorded["status"]
         if recorded["status"] == "retry_scheduled":
             retry.append((str(row_id), row["key"]))

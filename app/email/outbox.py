@@ -43,6 +43,7 @@ from app.errors import NotFound
 log = logging.getLogger(__name__)
 
 SUPPRESSED_STATUSES = ("bounced", "complained")
+BODY_FIELDS = ("subject", "html", "text", "attachments", "headers")
 
 _batch: contextvars.ContextVar[list | None] = contextvars.ContextVar("email_batch", default=None)
 
@@ -142,3 +143,20 @@ def queue_to_recipient(
 def queue_email(email_type: str, key: str, user_id: str, context: dict) -> dict:
     """The one seam flows call: gate, render, write the row under `key`, enqueue delivery."""
     return queue_to_recipient(email_type, key, recipient_for_user(user_id), context or {})
+
+
+def forget_user(user_id: str) -> int:
+    """For a deleted user: drop the bodies of their rows (DESIGN 5.3) and stop unsent ones.
+    Returns how many rows lost their bodies."""
+    collection = get_db().email_log
+    oid = ObjectId(str(user_id))
+    collection.update_many(
+        # A live send still records `sent` over this: its outcome write matches its lease token.
+        {"user_id": oid, "status": {"$in": ["pending", "sending"]}},
+        {"$set": {"status": "failed", "last_error": "user deleted before delivery"}},
+    )
+    stripped = collection.update_many(
+        {"user_id": oid, "subject": {"$exists": True}},
+        {"$unset": dict.fromkeys(BODY_FIELDS, "")},
+    )
+    return stripped.modified_count
