@@ -240,7 +240,8 @@ def catch_up(now: datetime | None = None) -> dict:
             ]
         },
         {"key": 1},
-    ).limit(CATCH_UP_LIMIT)
+    )
+    due = due.sort("next_attempt_at", 1).limit(CATCH_UP_LIMIT)
     rows = [(str(doc["_id"]), doc["key"]) for doc in due]
     if rows:
         enqueue_delivery(rows)

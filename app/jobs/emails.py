@@ -1,6 +1,7 @@
 """Email jobs (queue `email`; no RQ Retry: delivery schedules its own retries, DESIGN 6)."""
 
 import uuid
+from datetime import datetime
 
 from rq import get_current_job
 
@@ -15,8 +16,6 @@ def deliver_emails_task(email_log_ids: list[str]) -> dict:
 
 def catch_up_emails_task(now: str | None = None) -> dict:
     """Re-enqueue overdue pending rows and expired leases (delivery.catch_up)."""
-    from datetime import datetime
-
     return delivery.catch_up(datetime.fromisoformat(now) if now else None)
 
 
