@@ -41,11 +41,18 @@ def register_api(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount every API blueprint (documented in the OpenAPI document)."""
-    from app.email.routes import blp as email
     from app.health.routes import blp as health
 
-    for blueprint in (health, email):
+    for blueprint in (health,):
         api.register_blueprint(blueprint)
+    register_email_blueprints(app)
+
+
+def register_email_blueprints(app: Flask) -> None:
+    """Unsubscribe and the SendGrid webhook under /api/v1; the dev outbox in development."""
+    from app.email.routes import blp as email
+
+    api.register_blueprint(email)
     if app.config["APP_ENV"] == "development":
         from app.email.dev import dev_outbox
 

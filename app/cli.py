@@ -114,7 +114,7 @@ def seed_demo_command():
 
 def register_cli(app: Flask) -> None:
     """Add the project's commands to `flask`."""
+    app.cli.add_command(email_cli)
     app.cli.add_command(ensure_indexes_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(jobs_cli)
-    app.cli.add_command(email_cli)

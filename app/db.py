@@ -169,17 +169,13 @@ INDEXES: dict[str, list[IndexModel]] = {
 def ensure_indexes(db=None) -> dict[str, list[str]]:
     """Create every index (idempotent); returns the index names per collection."""
     db = get_db() if db is None else db
-    created = {}
+    created: dict[str, list[str]] = {}
     for collection, models in INDEXES.items():
-        # One create_index per model: mongomock's create_indexes drops partialFilterExpression,
-        # which made every user without google_sub collide with the next one.
-        created[collection] = [
-            db[collection].create_index(
-                list(model.document["key"].items()),
-                **{k: v for k, v in model.document.items() if k != "key"},
-            )
-            for model in models
-        ]
+        # One create_index per model: mongomock's create_indexes drops partialFilterExpression.
+        for model in models:
+            options = dict(model.document)
+            keys = list(options.pop("key").items())
+            created.setdefault(collection, []).append(db[collection].create_index(keys, **options))
     return created
 
 
