@@ -296,11 +296,15 @@ def test_forget_user_drops_bodies_and_stops_unsent_mail(email_ctx, fake_sendgrid
     assert row(sent["id"])["status"] == "sent"
     assert row(unsent["id"])["status"] == "failed"
     run_worker(email_ctx)
-    # A row that somehow comes back without a body fails instead of crashing the batch.
+    # A row that somehow comes back without a body fails instead of crashing the batch: here,
+    # as a deletion that unsets only html and text would leave it.
+    goal_id = str(make_goal(user)["_id"])
+    stray = outbox.queue_email("goal_milestone", "stray", uid, {"goal_id": goal_id, "index": 0})
     get_db().email_log.update_one(
-        {"_id": row(unsent["id"])["_id"]}, {"$set": {"status": "pending"}}
+        {"_id": row(stray["id"])["_id"]}, {"$unset": {"html": "", "text": ""}}
     )
-    assert delivery.deliver([unsent["id"]])["status"] == "failed"
+    assert delivery.deliver([stray["id"]])["status"] == "failed"
+    assert row(stray["id"])["last_error"].startswith("the row has no body")
     assert len(fake_sendgrid.requests) == 1
 
 

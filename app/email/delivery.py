@@ -193,7 +193,7 @@ def deliver(email_log_ids, now: datetime | None = None) -> dict:
             # Already sent or final, leased by another worker, or waiting for its retry time.
             rows[str(row_id)] = "not_due"
             continue
-        if "subject" in row:
+        if all(row.get(field) for field in ("subject", "html", "text")):
             outcome = provider.send(row)
         else:
             outcome = Outcome("failed", error="the row has no body (its user was deleted)")
