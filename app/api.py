@@ -50,3 +50,16 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (health, auth, users, goals, meetings, admin):
         api.register_blueprint(blueprint)
+    register_email_blueprints(app)
+
+
+def register_email_blueprints(app: Flask) -> None:
+    """Unsubscribe and the SendGrid webhook under /api/v1; the dev outbox in development."""
+    from app.email.routes import blp as email
+
+    api.register_blueprint(email)
+    if app.config["APP_ENV"] == "development":
+        from app.email.dev import dev_outbox
+
+        # Outside /api/v1, not documented, never mounted in test or production.
+        app.register_blueprint(dev_outbox)

@@ -10,6 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 from pymongo.errors import PyMongoError
 
 from app.db import ensure_indexes, is_mongomock
+from app.email.cli import email_cli
 from app.jobs import queue as job_queue
 from app.jobs.schedule import RECURRING, runnable_jobs
 
@@ -136,6 +137,7 @@ def grant_admin_command(email: str):
 
 def register_cli(app: Flask) -> None:
     """Add the project's commands to `flask`."""
+    app.cli.add_command(email_cli)
     app.cli.add_command(ensure_indexes_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(jobs_cli)

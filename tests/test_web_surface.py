@@ -45,6 +45,8 @@ def test_openapi_document(client):
     spec = response.get_json()
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/health/ready" in spec["paths"]
+    assert set(spec["paths"]["/api/v1/unsubscribe"]) == {"get", "post"}
+    assert "204" in spec["paths"]["/api/v1/webhooks/sendgrid"]["post"]["responses"]
     assert "bearerAuth" in spec["components"]["securitySchemes"]
     # The documented error is the one JSON shape the API answers with.
     assert spec["components"]["schemas"]["Error"]["properties"] == {

@@ -9,6 +9,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from app.auth import tokens
 from app.auth.passwords import PasswordIncorrect, hash_password, verify_password
 from app.db import get_db
+from app.email.outbox import queue_email
 from app.errors import APIError
 from app.ids import parse_id
 from app.users import service as users
@@ -41,16 +42,12 @@ def verify_url(user: dict) -> str:
     return f"{current_app.config['API_BASE_URL']}/api/v1/auth/verify-email?token={token}"
 
 
-def _queue_email(email_type: str, key: str, user: dict, context: dict) -> dict:
-    from app.email.outbox import queue_email
-
-    return queue_email(email_type, key, str(user["_id"]), context)
-
-
 def signup(email: str, password: str, name: str, timezone: str | None) -> tuple[dict, dict]:
     """Create a password account and queue its welcome email; returns (user, tokens)."""
     user = users.create_user(email, name, password_hash=hash_password(password), timezone=timezone)
-    _queue_email("welcome", f"welcome:{user['_id']}", user, {"verify_url": verify_url(user)})
+    queue_email(
+        "welcome", f"welcome:{user['_id']}", str(user["_id"]), {"verify_url": verify_url(user)}
+    )
     return user, tokens.token_pair(user, fresh=True)
 
 
@@ -59,7 +56,12 @@ def resend_verification(user: dict) -> None:
     if user.get("email_verified"):
         return
     nonce = secrets.token_urlsafe(8)
-    _queue_email("welcome", f"verify:{user['_id']}:{nonce}", user, {"verify_url": verify_url(user)})
+    queue_email(
+        "welcome",
+        f"verify:{user['_id']}:{nonce}",
+        str(user["_id"]),
+        {"verify_url": verify_url(user)},
+    )
 
 
 def login(email: str, password: str) -> tuple[dict, dict]:
@@ -102,8 +104,11 @@ def request_password_reset(email: str) -> None:
     users.update_profile(user["_id"], {"reset_token_id": token_id})
     token = _serializer("password-reset").dumps({"uid": str(user["_id"]), "tid": token_id})
     reset_url = f"{current_app.config['FRONTEND_URL']}/reset-password?token={token}"
-    _queue_email(
-        "password_reset", f"password-reset:{user['_id']}:{token_id}", user, {"reset_url": reset_url}
+    queue_email(
+        "password_reset",
+        f"password-reset:{user['_id']}:{token_id}",
+        str(user["_id"]),
+        {"reset_url": reset_url},
     )
 
 

@@ -7,6 +7,7 @@ from pymongo import ReturnDocument
 
 from app import clock
 from app.db import get_db
+from app.email.outbox import queue_email
 from app.errors import NotFound
 from app.pagination import paginate
 
@@ -94,7 +95,8 @@ def delete_goal(user_id: ObjectId, goal_id: ObjectId) -> None:
 
 
 def achieve_milestone(user_id: ObjectId, goal_id: ObjectId, index: int) -> tuple[dict, bool]:
-    """Mark milestone `index` achieved, once; returns (goal, whether this call achieved it)."""
+    """Mark milestone `index` achieved, once, and queue its email; returns (goal, whether this
+    call achieved it)."""
     goal = get_goal(user_id, goal_id)
     if not 0 <= index < len(goal.get("milestones", [])):
         raise NotFound("The milestone was not found.")
@@ -110,4 +112,10 @@ def achieve_milestone(user_id: ObjectId, goal_id: ObjectId, index: int) -> tuple
         updated = get_db().goals.find_one_and_update(
             {"_id": goal_id}, {"$set": {"status": "achieved"}}, return_document=ReturnDocument.AFTER
         )
+    queue_email(
+        "goal_milestone",
+        f"milestone:{goal_id}:{index}",
+        str(user_id),
+        {"goal_id": str(goal_id), "index": index},
+    )
     return updated, True

@@ -31,6 +31,9 @@ DEFAULT_POLICY = JobPolicy(queue="default", timeout=120)
 POLICIES: dict[str, JobPolicy] = {
     "app.jobs.maintenance": JobPolicy(queue="default", timeout=60),
     "app.jobs.meetings": JobPolicy(queue="high_priority", timeout=240),
+    # A batch is delivery.BATCH_SIZE rows; after a transient failure the rest of it waits
+    # without calling the provider, so the timeout bounds a batch of normal sends.
+    "app.jobs.emails": JobPolicy(queue="email", timeout=300),
 }
 
 

@@ -9,6 +9,7 @@ from app import clock
 from app.auth import tokens
 from app.auth.passwords import PasswordIncorrect, verify_password
 from app.db import get_db
+from app.email.outbox import forget_user
 from app.errors import APIError, NotFound
 
 DEFAULTS = {
@@ -136,13 +137,12 @@ def bump_token_version(user_id: ObjectId, extra: dict | None = None) -> dict:
 
 
 def delete_user(user_id: ObjectId) -> None:
-    """Delete a user and everything they own; their email_log rows lose their bodies."""
+    """Delete a user and everything they own; their email_log rows lose their bodies and
+    unsent ones are stopped."""
     db = get_db()
     for name in OWNED_COLLECTIONS:
         db[name].delete_many({"user_id": user_id})
-    db.email_log.update_many(
-        {"user_id": user_id}, {"$unset": {"html": "", "text": "", "attachments": ""}}
-    )
+    forget_user(str(user_id))
     db.users.delete_one({"_id": user_id})
 
 

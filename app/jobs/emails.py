@@ -1,0 +1,60 @@
+"""Email jobs (queue `email`; no RQ Retry: delivery schedules its own retries, DESIGN 6)."""
+
+import uuid
+from datetime import datetime
+
+from rq import get_current_job
+
+from app.email import delivery, outbox
+from app.email.service import recipient_for_address
+
+
+def deliver_emails_task(email_log_ids: list[str]) -> dict:
+    """Deliver a batch of outbox rows (one row is a batch of one); see app.email.delivery."""
+    return delivery.deliver(email_log_ids)
+
+
+def catch_up_emails_task(now: str | None = None) -> dict:
+    """Re-enqueue overdue pending rows and expired leases (delivery.catch_up)."""
+    return delivery.catch_up(datetime.fromisoformat(now) if now else None)
+
+
+def _deliver_now(result: dict) -> dict:
+    if result["status"] == "pending":
+        result["delivery"] = delivery.deliver([result["id"]])
+    return result
+
+
+def send_email_task(email_type: str, to_email: str, **context) -> dict:
+    """The generic send of the original system: render, log under
+    `context["idempotency_key"]` (default `job:<rq job id>`, so a retried job never sends twice),
+    deliver in this job."""
+    key = context.pop("idempotency_key", None)
+    if not key:
+        job = get_current_job()
+        key = f"job:{job.id if job is not None else uuid.uuid4().hex}"
+    recipient = recipient_for_address(to_email, context.pop("user_name", None))
+    return _deliver_now(
+        outbox.queue_to_recipient(email_type, key, recipient, context, enqueue=False)
+    )
+
+
+def send_welcome_email_task(user_id: str, verify_url: str | None = None) -> dict:
+    """Queue and deliver the welcome email of a user (key `welcome:<user_id>`)."""
+    recipient = outbox.recipient_for_user(user_id)
+    return _deliver_now(
+        outbox.queue_to_recipient(
+            "welcome", f"welcome:{user_id}", recipient, {"verify_url": verify_url}, enqueue=False
+        )
+    )
+
+
+def send_phase_transition_email_task(user_id: str, meeting_id: str | None = None) -> dict:
+    """Queue and deliver the move-to-tracking email (key `phase:<user_id>:tracking`)."""
+    recipient = outbox.recipient_for_user(user_id)
+    context = {"meeting_id": meeting_id} if meeting_id else {}
+    return _deliver_now(
+        outbox.queue_to_recipient(
+            "phase_transition", f"phase:{user_id}:tracking", recipient, context, enqueue=False
+        )
+    )
