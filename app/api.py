@@ -42,9 +42,10 @@ def register_api(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount every API blueprint (documented in the OpenAPI document)."""
     from app.auth.routes import blp as auth
+    from app.chat.routes import blp as chat
     from app.goals.routes import blp as goals
     from app.health.routes import blp as health
     from app.users.routes import blp as users
 
-    for blueprint in (health, auth, users, goals):
+    for blueprint in (health, auth, users, goals, chat):
         api.register_blueprint(blueprint)
