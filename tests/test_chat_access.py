@@ -57,8 +57,13 @@ def test_before_inside_and_after_the_window(app, client, frozen_clock, stored_st
         assert (state["has_access"], state["reason"]) == (has_access, reason), moment
         assert (state["active_meeting"] or {}).get("id") == active_id, moment
         assert (state["next_meeting"] or {}).get("id") == next_id, moment
-        status = send(client, ada, f"At {moment.isoformat()}").status_code
-        assert status == (201 if has_access else 403), moment
+        response = send(client, ada, f"At {moment.isoformat()}")
+        assert response.status_code == (201 if has_access else 403), moment
+        if not has_access:
+            error = response.get_json()["error"]
+            assert error["code"] == "chat_locked"
+            opens_at = state["next_meeting"] and state["next_meeting"]["scheduled_at"]
+            assert error["details"] == {"next_meeting_at": opens_at}
 
 
 def test_meeting_representation_and_the_next_meeting_during_one(app, client, frozen_clock):

@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 
 from app.chat import service
 from app.chat.schemas import AccessSchema, HistoryArgs, HistorySchema, SendResultSchema, SendSchema
+from app.errors import ErrorSchema
 from app.extensions import limiter
 from app.limits import user_or_ip
 
@@ -41,6 +42,9 @@ def history(args):
 @jwt_required()
 @blp.arguments(SendSchema)
 @blp.response(201, SendResultSchema)
+@blp.alt_response(403, schema=ErrorSchema, description="chat_locked: outside a meeting")
+@blp.alt_response(429, schema=ErrorSchema, description="coach_quota_exceeded or rate_limited")
+@blp.alt_response(503, schema=ErrorSchema, description="coach_unavailable: message kept")
 @blp.doc(security=BEARER)
 def send(body):
     """Send a message to the coach; answers with the stored message and the coach's reply."""

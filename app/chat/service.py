@@ -29,7 +29,7 @@ ONE_MS = timedelta(milliseconds=1)
 
 class ChatLocked(APIError):
     status, code = 403, "chat_locked"
-    message = "The coach chat is open during your meetings; see next_meeting in /chat/access."
+    message = "The coach chat is open during your meetings; it opens again at the next one."
 
 
 class CoachUnavailableError(APIError):
@@ -175,7 +175,8 @@ def send(user: dict, text: str) -> tuple[dict, dict]:
     now = clock.now()
     state = access(user, now)
     if not state["has_access"]:
-        raise ChatLocked()
+        opens_at = state["next_meeting"]["scheduled_at"] if state["next_meeting"] else None
+        raise ChatLocked(details={"next_meeting_at": clock.isoformat(opens_at)})
     _check_quota(user["_id"], now)
     context = context_for(user, text, state, now)
     message = _store(user["_id"], "user", text, now, state["active_meeting"])
