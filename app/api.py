@@ -43,12 +43,13 @@ def register_blueprints(app: Flask) -> None:
     """Mount every API blueprint (documented in the OpenAPI document)."""
     from app.admin.routes import blp as admin
     from app.auth.routes import blp as auth
+    from app.chat.routes import blp as chat
     from app.goals.routes import blp as goals
     from app.health.routes import blp as health
     from app.meetings.routes import blp as meetings
     from app.users.routes import blp as users
 
-    for blueprint in (health, auth, users, goals, meetings, admin):
+    for blueprint in (health, auth, users, goals, meetings, chat, admin):
         api.register_blueprint(blueprint)
     register_email_blueprints(app)
 

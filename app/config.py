@@ -15,6 +15,8 @@ APP_ENVS = ("development", "test", "production")
 REQUIRED_IN_PRODUCTION = ("MONGO_URL", "REDIS_URL", "SECRET_KEY", "JWT_SECRET_KEY")
 SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY")
 MIN_SECRET_LENGTH = 32
+# Names app.coach.providers() knows; checked here so a typo refuses to start.
+COACH_PROVIDERS = ("offline", "anthropic")
 
 # Development-only fallbacks; .env.example carries the same values, so production refuses them.
 DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production"
@@ -150,6 +152,11 @@ def example_values() -> set[str]:
 
 def check(settings: Mapping) -> None:
     """Refuse settings that cannot run (one clear line); production needs real secrets."""
+    if settings.get("COACH_PROVIDER") not in COACH_PROVIDERS:
+        raise ConfigError(
+            f"COACH_PROVIDER must be one of {', '.join(COACH_PROVIDERS)}, "
+            f"got {settings.get('COACH_PROVIDER')!r}"
+        )
     if settings.get("COACH_PROVIDER") == "anthropic" and not settings.get("ANTHROPIC_API_KEY"):
         raise ConfigError("COACH_PROVIDER=anthropic needs ANTHROPIC_API_KEY; refusing to start")
     if settings.get("APP_ENV") != "production":

@@ -15,6 +15,7 @@ from app.email.outbox import queue_email
 from app.errors import APIError, NotFound, ValidationFailed
 from app.meetings import reminders
 from app.meetings.slots import first_meeting_time, next_slot
+from app.meetings.windows import ends_at
 from app.pagination import paginate
 from app.redis import RedisNotConfigured, get_redis
 
@@ -44,16 +45,18 @@ class AlreadyTracking(APIError):
     status, code, message = 409, "already_tracking", "You are already in the tracking phase."
 
 
-def to_json(meeting: dict) -> dict:
+def to_json(meeting: dict | None) -> dict | None:
     """The API representation of a meeting document."""
+    if meeting is None:
+        return None
     return {
         "id": str(meeting["_id"]),
         "scheduled_at": clock.isoformat(meeting["scheduled_at"]),
-        "ends_at": clock.isoformat(meeting["ends_at"]),
+        "ends_at": clock.isoformat(ends_at(meeting)),
         "duration_minutes": meeting["duration_minutes"],
         "status": meeting["status"],
         "sequence": meeting.get("sequence", 0),
-        "created_at": clock.isoformat(meeting["created_at"]),
+        "created_at": clock.isoformat(meeting.get("created_at")),
     }
 
 

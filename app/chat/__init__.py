@@ -1,0 +1,1 @@
+"""The coach chat: access by meeting window, history, send."""
