@@ -10,6 +10,7 @@ Claims: `tv` (the user's token_version at issue), `fam` on refresh tokens.
 """
 
 import logging
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -103,7 +104,8 @@ def revoke_all_refresh(user_id: ObjectId) -> None:
 
 def revoke_access(payload: dict) -> None:
     """Put an access token on the Redis blocklist until it would expire anyway."""
-    ttl = int(payload["exp"] - clock.now().timestamp()) + 1
+    # Token expiry is wall-clock time (PyJWT), not app.clock's simulated time.
+    ttl = int(payload["exp"] - time.time()) + 1
     if ttl <= 0:
         return
     try:
