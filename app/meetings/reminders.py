@@ -154,10 +154,17 @@ def send(meeting_id, kind_name: str, start: datetime, now: datetime | None = Non
     return "sent"
 
 
+class SweepFailed(RuntimeError):
+    """Some reminders of a sweep raised; the others were sent."""
+
+
 def sweep(now: datetime | None = None) -> dict[str, int]:
-    """Send every reminder inside its window that is neither sent nor leased."""
+    """Send every reminder inside its window that is neither sent nor leased. One failing
+    meeting does not hold back the rest: failures are raised together at the end (their
+    leases expire and the next sweep retries them)."""
     now = now or clock.now()
     sent = dict.fromkeys(KINDS, 0)
+    failures: list[tuple[object, str, Exception]] = []
     with delivery_batch():
         for kind in KINDS.values():
             field = f"reminders.{kind.name}"
@@ -174,6 +181,15 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
                 {"_id": 1, "scheduled_at": 1},
             )
             for meeting in list(candidates):
-                if send(meeting["_id"], kind.name, meeting["scheduled_at"], now) == "sent":
+                try:
+                    outcome = send(meeting["_id"], kind.name, meeting["scheduled_at"], now)
+                except Exception as exc:  # isolate one meeting; re-raised below
+                    log.exception("reminder %s of %s failed", kind.name, meeting["_id"])
+                    failures.append((meeting["_id"], kind.name, exc))
+                    continue
+                if outcome == "sent":
                     sent[kind.name] += 1
+    if failures:
+        first = failures[0][2]
+        raise SweepFailed(f"{len(failures)} reminder(s) failed, sent {sent}") from first
     return sent
