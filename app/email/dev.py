@@ -7,7 +7,7 @@ from flask import Blueprint, abort, render_template
 
 from app.db import get_db
 
-dev_outbox = Blueprint("dev_outbox", __name__, url_prefix="/dev/emails", template_folder="pages")
+dev_outbox = Blueprint("dev_outbox", __name__, url_prefix="/dev/emails")
 LIST_LIMIT = 200
 
 
@@ -17,7 +17,7 @@ def list_emails():
     collection = get_db().email_log
     rows = collection.find({}, {"html": 0, "text": 0, "attachments": 0})
     rows = list(rows.sort("created_at", -1).limit(LIST_LIMIT))
-    return render_template("email/dev_list.html", rows=rows, total=collection.count_documents({}))
+    return render_template("pages/dev_list.html", rows=rows, total=collection.count_documents({}))
 
 
 @dev_outbox.route("/<email_id>")
@@ -29,4 +29,4 @@ def show_email(email_id: str):
         row = None
     if row is None:
         abort(404)
-    return render_template("email/dev_show.html", row=row)
+    return render_template("pages/dev_show.html", row=row)

@@ -1,6 +1,6 @@
 """GET/POST /api/v1/unsubscribe (RFC 8058 one-click) and POST /api/v1/webhooks/sendgrid."""
 
-from flask import current_app, render_template, request
+from flask import request
 from flask_smorest import Blueprint
 
 from app.bodies import raw_body
@@ -8,13 +8,13 @@ from app.email import service, webhook
 from app.email.tokens import TokenTampered
 from app.errors import APIError
 from app.extensions import limiter
+from app.pages import error_page, page
 
 blp = Blueprint(
     "email",
     __name__,
     url_prefix="/api/v1",
     description="Unsubscribe links and SendGrid's Event Webhook",
-    template_folder="pages",
 )
 WEBHOOK_BODY_LIMIT = 1024 * 1024
 # Keyed on the token (DESIGN 5.3): mail providers POST from shared IPs.
@@ -24,22 +24,6 @@ UNSUBSCRIBE_LIMIT = "10/minute"
 class TokenTamperedError(APIError):
     status, code = 400, "token_tampered"
     message = "This unsubscribe link is not valid. Use the link from the email as it arrived."
-
-
-def _page(template: str, status: int = 200, **values):
-    values.setdefault("frontend_url", current_app.config["FRONTEND_URL"])
-    values.setdefault("support_email", current_app.config["SUPPORT_EMAIL"])
-    return render_template(template, **values), status, {"Content-Type": "text/html; charset=utf-8"}
-
-
-def _error_page(error: APIError):
-    return _page(
-        "email/error.html",
-        error.status,
-        title="This link doesn't work",
-        message=error.message,
-        code=error.code,
-    )
 
 
 def _wants_html() -> bool:
@@ -60,9 +44,9 @@ def unsubscribe_page():
     try:
         user = service.unsubscribe_target(token)
     except TokenTampered:
-        return _error_page(TokenTamperedError())
-    return _page(
-        "email/unsubscribe.html",
+        return error_page(TokenTamperedError())
+    return page(
+        "unsubscribe",
         title="Unsubscribe",
         email=user["email"] if user else None,
         action=request.full_path,
@@ -90,10 +74,10 @@ def unsubscribe_one_click():
         service.unsubscribe(token)
     except TokenTampered:
         if _wants_html():
-            return _error_page(TokenTamperedError())
+            return error_page(TokenTamperedError())
         raise TokenTamperedError() from None
     if _wants_html():
-        return _page("email/unsubscribed.html", title="Unsubscribed")
+        return page("unsubscribed", title="Unsubscribed")
     return {"status": "unsubscribed"}
 
 
