@@ -345,3 +345,16 @@ def test_the_email_log_pages_newest_first_through_every_row(client, admin, mail)
 )
 def test_bad_email_log_arguments_are_422(client, admin, query):
     _error(client.get(f"/api/v1/admin/emails{query}", headers=admin), 422, "validation_error")
+
+
+def test_jobs_answer_503_while_redis_is_down(make_app, tmp_path):
+    app = make_app(REDIS_URL=f"unix://{tmp_path}/no-redis-here.sock")
+    client = app.test_client()
+    make_user(app, email="root@example.com", is_admin=True)
+    headers = bearer(login(client, email="root@example.com")["access_token"])
+    for response in (
+        client.post("/api/v1/admin/jobs/health-check", headers=headers),
+        client.get(f"/api/v1/admin/jobs/{uuid.uuid4()}", headers=headers),
+    ):
+        _error(response, 503, "service_unavailable")
+    assert client.get("/api/v1/admin/emails", headers=headers).status_code == 200
