@@ -2,6 +2,8 @@
 
 import base64
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +12,7 @@ from rq.job import Job
 
 from app import clock
 from app.db import get_db
+from app.meetings import service
 from app.meetings.reminders import job_id as reminder_job_id
 from tests.email_support import T0, release_due
 from tests.meetings_support import (
@@ -208,6 +211,33 @@ def test_overlaps_with_a_live_meeting_are_409(email_app, client, ada, fake_sendg
     assert len(_list(client, ada)["meetings"]) == 3
     run_worker(email_app)
     assert len(sent(fake_sendgrid, "meeting_invitation")) == 3
+
+
+def test_concurrent_overlapping_requests_book_one_meeting(email_app, ada, monkeypatch):
+    check = service._check_overlap
+
+    def slow_check(*args, **kwargs):
+        check(*args, **kwargs)
+        time.sleep(0.05)  # widen the gap between the check and the insert that the lock closes
+
+    monkeypatch.setattr(service, "_check_overlap", slow_check)
+    starts = [AT + timedelta(minutes=3 * i) for i in range(8)]  # all within 30 minutes
+    barrier = threading.Barrier(len(starts))
+    statuses = []
+
+    def book(start):
+        client = email_app.test_client()
+        barrier.wait()
+        statuses.append(_post(client, ada, start).status_code)
+
+    threads = [threading.Thread(target=book, args=(start,)) for start in starts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201] + [409] * 7
+    with email_app.app_context():
+        assert get_db().meetings.count_documents({}) == 1
 
 
 def test_another_users_meeting_never_overlaps(client, ada, bob):

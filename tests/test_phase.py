@@ -1,5 +1,6 @@
 """POST /users/me/phase: into tracking once, the first meeting at 09:00 local, two emails."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -128,6 +129,26 @@ def test_a_second_move_is_409_and_changes_nothing(email_app, client, fake_sendgr
     again = client.post(PHASE, headers=headers, json={"phase": "tracking"})
     assert again.status_code == 409
     assert again.get_json()["error"]["code"] == "already_tracking"
+    assert len(_meetings(client, headers)) == 1
+    run_worker(email_app)
+    assert len(fake_sendgrid.bodies) == 2
+
+
+def test_concurrent_moves_make_one_transition(email_app, client, fake_sendgrid, run_worker):
+    headers = session(email_app, client)
+    barrier = threading.Barrier(6)
+    statuses = []
+
+    def move():
+        response = email_app.test_client().post(PHASE, headers=headers, json={"phase": "tracking"})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=lambda: (barrier.wait(), move())) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] + [409] * 5
     assert len(_meetings(client, headers)) == 1
     run_worker(email_app)
     assert len(fake_sendgrid.bodies) == 2
