@@ -5,6 +5,7 @@ import json
 from datetime import datetime
 
 from bson import ObjectId
+from bson.errors import InvalidId
 from marshmallow import Schema, fields, validate
 from pymongo import ASCENDING, DESCENDING
 
@@ -35,7 +36,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, ObjectId]:
         padded = cursor + "=" * (-len(cursor) % 4)
         sort_value, doc_id = json.loads(base64.urlsafe_b64decode(padded))
         return datetime.fromisoformat(sort_value), ObjectId(doc_id)
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError, InvalidId):
         raise ValidationFailed({"cursor": ["Not a valid cursor."]}) from None
 
 

@@ -86,3 +86,83 @@ def test_signup_validation(client):
     for body in cases:
         response = client.post("/api/v1/auth/signup", json=body)
         assert response.status_code == 422, body
+
+
+NASTY_TIMES = [
+    "2031-13-45T99:99:99Z",
+    "+02031-01-20T10:00:00Z",
+    "2031-01-20T10:00:00+25:00",
+    "2031-01-20T10:00:00.0000000001Z",
+    "2031-W03-1T10:00Z",
+    "9999-12-31T23:59:59.999999-23:59",
+    "0000-01-01T00:00:00Z",
+    "0001-01-01T00:00:00+23:59",
+    "1969-12-31T23:59:59Z",
+    "2031-01-20T10:00:00Z" * 100,
+    "2031-01-20T10:00:00\x00Z",
+    True,
+    1e308,
+    [],
+]
+NASTY_DURATIONS = [10**100, -(10**100), -1, 0, 1e308, "NaN", "30", 30.0, 30.5, [30], {"$gt": 0}]
+RAW_MEETING_BODIES = [
+    b'{"scheduled_at": "2031-01-20T10:00:00Z", "duration_minutes": 1e400}',
+    b'{"scheduled_at": "2031-01-20T10:00:00Z", "duration_minutes": -Infinity}',
+    b'{"scheduled_at": "2031-01-20T10:00:00Z", "scheduled_at": null}',
+    b'{"now": "2031-01-20T10:00:00Z", "now": {"$gt": 1}}',
+]
+
+
+def test_meetings_phase_and_admin_routes_survive_nasty_input(app, client):
+    """With real ids and an admin, so every request reaches the code behind its guards."""
+    make_user(app)
+    app.test_cli_runner().invoke(args=["users", "grant-admin", "ada@example.com"])
+    headers = bearer(login(client)["access_token"])
+    meeting = client.post(
+        "/api/v1/meetings", headers=headers, json={"scheduled_at": "2099-01-20T10:00:00Z"}
+    ).get_json()["id"]
+    job = client.post("/api/v1/admin/jobs/health-check", headers=headers).get_json()["job_id"]
+    routes = [
+        ("POST", "/api/v1/meetings"),
+        ("PATCH", f"/api/v1/meetings/{meeting}"),
+        ("POST", f"/api/v1/meetings/{meeting}/cancel"),
+        ("POST", "/api/v1/users/me/phase"),
+        ("POST", "/api/v1/admin/jobs/update-meeting-statuses"),
+        ("POST", "/api/v1/admin/jobs/health-check"),
+    ]
+    bodies = [
+        *NASTY_BODIES,
+        *({"scheduled_at": t, "duration_minutes": 30} for t in NASTY_TIMES),
+        *({"scheduled_at": "2099-02-01T10:00:00Z", "duration_minutes": d} for d in NASTY_DURATIONS),
+        *({"now": t} for t in NASTY_TIMES),
+        {"phase": {"$ne": None}},
+    ]
+    for method, path in routes:
+        for body in bodies:
+            response = client.open(path, method=method, json=body, headers=headers)
+            _assert_clean(response, method, path, body)
+        for raw in [*RAW_BODIES, *RAW_MEETING_BODIES]:
+            response = client.open(
+                path, method=method, data=raw, content_type="application/json", headers=headers
+            )
+            _assert_clean(response, method, path, raw)
+    queries = [
+        "?status[$ne]=x",
+        "?status=%00",
+        "?limit=-1",
+        "?limit=1e3",
+        "?limit=99999999999999999999999",
+        "?cursor=%FF%FE",
+        "?cursor=W10",
+        "?cursor=WyIyMDMxLTAxLTIwVDEwOjAwOjAwWiIsICJ4Il0",
+        "?to=%00@x.co",
+        "?type[$ne]=x",
+        "?include=body&include=x",
+    ]
+    for path in ("/api/v1/meetings", "/api/v1/admin/emails", f"/api/v1/admin/jobs/{job}"):
+        for query in queries:
+            response = client.get(path + query, headers=headers)
+            _assert_clean(response, "GET", path, query)
+    for job_id in ("%00", "..", "a" * 10_000, "%2e%2e%2f", "rq:job:x"):
+        response = client.get(f"/api/v1/admin/jobs/{job_id}", headers=headers)
+        _assert_clean(response, "GET", "/api/v1/admin/jobs/<job_id>", job_id)

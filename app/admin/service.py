@@ -3,17 +3,18 @@
 import re
 from datetime import UTC, datetime
 
+import redis
 from flask import current_app
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from app import clock
 from app.db import get_db
-from app.errors import APIError, NotFound, ValidationFailed
+from app.errors import APIError, NotFound, ServiceUnavailable, ValidationFailed
 from app.jobs import queue as job_queue
 from app.jobs.schedule import runnable_jobs
 from app.pagination import paginate
-from app.redis import get_redis
+from app.redis import RedisNotConfigured, get_redis
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 # Links that carry a verify or reset token keep working for whoever holds them: never show them.
@@ -58,9 +59,12 @@ def run_job(name: str, now: datetime | None) -> Job:
         if not spec.takes_now:
             raise ValidationFailed({"now": [f"{name} takes no now."]})
         kwargs["now"] = now.isoformat()
-    return job_queue.enqueue(
-        spec.func, queue=spec.queue, timeout=spec.timeout, meta={"name": name}, **kwargs
-    )
+    try:
+        return job_queue.enqueue(
+            spec.func, queue=spec.queue, timeout=spec.timeout, meta={"name": name}, **kwargs
+        )
+    except (redis.RedisError, RedisNotConfigured) as exc:
+        raise ServiceUnavailable("The job queue is unreachable right now.") from exc
 
 
 def get_job(job_id: str) -> Job:
@@ -71,6 +75,8 @@ def get_job(job_id: str) -> Job:
         return Job.fetch(job_id, connection=get_redis())
     except NoSuchJobError:
         raise NotFound("The job was not found.") from None
+    except (redis.RedisError, RedisNotConfigured) as exc:
+        raise ServiceUnavailable("The job queue is unreachable right now.") from exc
 
 
 def redact(text: str | None) -> str | None:

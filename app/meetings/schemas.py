@@ -1,15 +1,30 @@
 """Request and response schemas of /meetings."""
 
-from marshmallow import Schema, fields, validate
+from datetime import UTC, datetime
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from app.pagination import PageArgsSchema
 
 DURATION = validate.Range(min=15, max=120)
+# Meeting ends, reminder leads and retention cut-offs are computed from these times: near
+# either end of the calendar that arithmetic overflows (a 500), so such times are a 422.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _within_calendar(value: datetime) -> None:
+    try:
+        inside = EARLIEST <= value.astimezone(UTC) < LATEST
+    except OverflowError:
+        inside = False
+    if not inside:
+        raise ValidationError("Must be between 1970 and the end of 9998.")
 
 
 def aware_datetime(**kwargs) -> fields.AwareDateTime:
-    """ISO 8601 with an offset; a naive time is a 422."""
-    return fields.AwareDateTime(format="iso", **kwargs)
+    """ISO 8601 with an offset, between 1970 and 9998; a naive time is a 422."""
+    return fields.AwareDateTime(format="iso", validate=_within_calendar, **kwargs)
 
 
 class MeetingCreateSchema(Schema):

@@ -79,6 +79,12 @@ def _user_lock(user_id: ObjectId):
                 lock.release()
 
 
+def _whole_second(start: datetime) -> datetime:
+    # ICS times and the reminder job ids and keys carry whole seconds; a stored fraction would
+    # make the exact-time reminder miss its meeting (it matches on scheduled_at).
+    return start.replace(microsecond=0)
+
+
 def _check_future(start: datetime, now: datetime) -> None:
     if start <= now:
         raise ValidationFailed({"scheduled_at": ["Must be in the future."]})
@@ -125,6 +131,7 @@ def _insert(user_id, start: datetime, duration: int, now: datetime) -> dict:
 def create_meeting(user: dict, start: datetime, duration: int | None) -> dict:
     """Schedule a meeting (future, no overlap), arm its reminders, send the invitation."""
     now = clock.now()
+    start = _whole_second(start)
     _check_future(start, now)
     duration = duration or user.get("meeting_duration_minutes", 30)
     end = start + timedelta(minutes=duration)
@@ -164,7 +171,7 @@ def reschedule(
     meeting = get_meeting(user["_id"], meeting_id)
     if meeting["status"] != "scheduled":
         raise NotReschedulable()
-    new_start = clock.to_ms(start) if start is not None else meeting["scheduled_at"]
+    new_start = _whole_second(start) if start is not None else meeting["scheduled_at"]
     new_duration = duration or meeting["duration_minutes"]
     moved = new_start != meeting["scheduled_at"]
     if not moved and new_duration == meeting["duration_minutes"]:
