@@ -78,6 +78,7 @@ def make_meeting(user: dict, scheduled_at: datetime, **fields) -> dict:
         "_id": ObjectId(),
         "user_id": user["_id"],
         "scheduled_at": scheduled_at,
+        "ends_at": scheduled_at + timedelta(minutes=fields.get("duration_minutes", 30)),
         "duration_minutes": 30,
         "status": "scheduled",
         "sequence": 0,

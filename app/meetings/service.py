@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 from app import clock
 from app.db import get_db
 from app.email.outbox import queue_email
-from app.errors import APIError, NotFound, ValidationFailed
+from app.errors import APIError, NotFound, ServiceUnavailable, ValidationFailed
 from app.meetings import reminders
 from app.meetings.slots import first_meeting_time, next_slot
 from app.meetings.windows import ends_at
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 STATUSES = ("scheduled", "active", "completed", "cancelled")
 USER_LOCK_TTL_S = 10
+USER_LOCK_WAIT_S = 10
 
 
 class MeetingOverlap(APIError):
@@ -67,10 +68,13 @@ def _user_lock(user_id: ObjectId):
     lock = None
     try:
         lock = get_redis().lock(f"lock:meetings:{user_id}", timeout=USER_LOCK_TTL_S)
-        lock.acquire(blocking_timeout=USER_LOCK_TTL_S)
+        acquired = lock.acquire(blocking_timeout=USER_LOCK_WAIT_S)
     except (redis.RedisError, RedisNotConfigured) as exc:
         log.warning("meeting lock unavailable, relying on the slot index: %s", exc)
-        lock = None
+        lock, acquired = None, True
+    if not acquired:
+        # Redis is up but another booking of this user holds the lock: never book blind.
+        raise ServiceUnavailable("Another change to your meetings is in progress; try again.")
     try:
         yield
     finally:
