@@ -7,6 +7,8 @@ from app.extensions import api
 
 API_PREFIX = "/api/v1"
 DOCS_ASSETS_URL = f"{API_PREFIX}/docs/assets/"
+# The OpenAPI security requirement of routes that take an access token.
+BEARER = [{"bearerAuth": []}]
 
 docs_assets = Blueprint(
     "docs_assets",

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from app.email import EMAIL_TYPES, ROW_STATUSES
 from app.meetings.schemas import aware_datetime
 from app.pagination import PageArgsSchema
 from app.validation import email_field
@@ -43,24 +44,8 @@ class EmailSchema(Schema):
 
 class EmailListArgs(PageArgsSchema):
     to = email_field()
-    type = fields.String(
-        validate=validate.OneOf(
-            (
-                "welcome",
-                "meeting_invitation",
-                "meeting_cancellation",
-                "meeting_reminder",
-                "goal_milestone",
-                "phase_transition",
-                "password_reset",
-            )
-        )
-    )
-    status = fields.String(
-        validate=validate.OneOf(
-            ("pending", "sending", "sent", "failed", "skipped", "suppressed", "opted_out")
-        )
-    )
+    type = fields.String(validate=validate.OneOf(tuple(EMAIL_TYPES)))
+    status = fields.String(validate=validate.OneOf(ROW_STATUSES))
     include = fields.String(validate=validate.OneOf(("body",)))
 
 

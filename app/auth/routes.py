@@ -6,6 +6,7 @@ from flask import current_app, redirect, request, url_for
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 from flask_smorest import Blueprint
 
+from app.api import BEARER
 from app.auth import google, service, tokens
 from app.auth.schemas import (
     GoogleCallbackArgs,
@@ -26,7 +27,6 @@ from app.pages import error_page, message_page
 from app.users.service import to_json as user_json
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Accounts and tokens")
-BEARER = [{"bearerAuth": []}]
 
 
 @blp.route("/signup", methods=["POST"])

@@ -3,6 +3,7 @@
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint
 
+from app.api import BEARER
 from app.chat import service
 from app.chat.schemas import AccessSchema, HistoryArgs, HistorySchema, SendResultSchema, SendSchema
 from app.errors import ErrorSchema
@@ -10,7 +11,6 @@ from app.extensions import limiter
 from app.limits import user_or_ip
 
 blp = Blueprint("chat", __name__, url_prefix="/api/v1/chat", description="The coach chat")
-BEARER = [{"bearerAuth": []}]
 CHAT_LIMIT = "30/minute"
 
 

@@ -15,6 +15,10 @@ EMAIL_TYPES: dict[str, bool] = {
 }
 
 
+# Every status an email_log row can have (DESIGN 4).
+ROW_STATUSES = ("pending", "sending", "sent", "failed", "skipped", "suppressed", "opted_out")
+
+
 def respects_preferences(email_type: str) -> bool:
     """Whether mail of this type stops when the user turns notifications off."""
     return EMAIL_TYPES[email_type]

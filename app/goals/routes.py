@@ -3,6 +3,7 @@
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint
 
+from app.api import BEARER
 from app.goals import service
 from app.goals.schemas import (
     GoalCreateSchema,
@@ -14,7 +15,6 @@ from app.goals.schemas import (
 from app.ids import parse_id
 
 blp = Blueprint("goals", __name__, url_prefix="/api/v1/goals", description="Goals")
-BEARER = [{"bearerAuth": []}]
 
 
 @blp.route("", methods=["POST"])

@@ -3,6 +3,7 @@
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint
 
+from app.api import BEARER
 from app.ids import parse_id
 from app.meetings import service
 from app.meetings.schemas import (
@@ -14,7 +15,6 @@ from app.meetings.schemas import (
 )
 
 blp = Blueprint("meetings", __name__, url_prefix="/api/v1/meetings", description="Meetings")
-BEARER = [{"bearerAuth": []}]
 
 
 @blp.route("", methods=["GET"])

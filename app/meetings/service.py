@@ -21,7 +21,6 @@ from app.redis import RedisNotConfigured, get_redis
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("scheduled", "active", "completed", "cancelled")
 USER_LOCK_TTL_S = 10
 USER_LOCK_WAIT_S = 10
 
