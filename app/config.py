@@ -1,5 +1,6 @@
 """Configuration: the only module that reads the process environment."""
 
+import json
 import os
 import secrets
 from collections.abc import Mapping
@@ -10,6 +11,9 @@ from dotenv import dotenv_values
 ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = ROOT / ".env"
 ENV_EXAMPLE_FILE = ROOT / ".env.example"
+# Written under INSTANCE_PATH by `make run` while its embedded servers run: how a second
+# terminal's CLI (in development) finds them.
+EMBEDDED_SERVICES_FILE = "services.json"
 
 APP_ENVS = ("development", "test", "production")
 REQUIRED_IN_PRODUCTION = ("MONGO_URL", "REDIS_URL", "SECRET_KEY", "JWT_SECRET_KEY")
@@ -56,6 +60,16 @@ def _environment(environ: Mapping | None) -> dict:
         if merged.get("APP_ENV", "development") == "development":
             env = merged
     return env
+
+
+def embedded_services(instance_path: str | Path) -> dict:
+    """The URLs of `make run`'s embedded servers while its launcher lives, else {}."""
+    try:
+        recorded = json.loads((Path(instance_path) / EMBEDDED_SERVICES_FILE).read_text())
+        os.kill(int(recorded["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {name: recorded[name] for name in ("MONGO_URL", "REDIS_URL") if recorded.get(name)}
 
 
 def load(environ: Mapping | None = None) -> dict:
@@ -110,6 +124,9 @@ def load(environ: Mapping | None = None) -> dict:
         "RELEASE": env.get("HEROKU_SLUG_COMMIT") or None,
         "INSTANCE_PATH": env.get("INSTANCE_PATH") or str(ROOT / "instance"),
     }
+    if app_env == "development" and not (settings["MONGO_URL"] and settings["REDIS_URL"]):
+        for name, url in embedded_services(settings["INSTANCE_PATH"]).items():
+            settings[name] = settings[name] or url
     if app_env == "development" and not (
         settings["RQ_DASHBOARD_USERNAME"] and settings["RQ_DASHBOARD_PASSWORD"]
     ):
@@ -120,15 +137,8 @@ def load(environ: Mapping | None = None) -> dict:
 
 
 def testing_settings(**overrides) -> dict:
-    """Settings for the test suite: no `.env`, test databases from TEST_* variables."""
-    settings = load(
-        {
-            "APP_ENV": "test",
-            "RATELIMIT_ENABLED": "false",
-            "MONGO_URL": os.environ.get("TEST_MONGO_URL", ""),
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    """Settings for the test suite: no `.env`; the test session passes its servers' URLs."""
+    settings = load({"APP_ENV": "test", "RATELIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING"})
     settings.update(
         TESTING=True,
         PROPAGATE_EXCEPTIONS=False,
@@ -138,9 +148,12 @@ def testing_settings(**overrides) -> dict:
     return settings
 
 
-def testing_redis_url() -> str | None:
-    """The Redis server the tests were told to use, if any (TEST_REDIS_URL)."""
-    return os.environ.get("TEST_REDIS_URL") or None
+def testing_server_urls() -> dict[str, str | None]:
+    """The servers the tests were told to use (TEST_MONGO_URL, TEST_REDIS_URL), if any."""
+    return {
+        "MONGO_URL": os.environ.get("TEST_MONGO_URL") or None,
+        "REDIS_URL": os.environ.get("TEST_REDIS_URL") or None,
+    }
 
 
 def example_values() -> set[str]:
@@ -173,8 +186,6 @@ def check(settings: Mapping) -> None:
     copied = [n for n in REQUIRED_IN_PRODUCTION if settings[n] in examples]
     if copied:
         raise ConfigError(f"{', '.join(copied)} still has the .env.example value; refusing")
-    if settings.get("MONGO_URL", "").startswith("mongomock"):
-        raise ConfigError("production cannot run on mongomock; set MONGO_URL to a real MongoDB")
 
 
 def force_utc() -> None:

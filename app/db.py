@@ -1,6 +1,7 @@
-"""MongoDB: one client per process (created after fork), mongomock when no MONGO_URL is set."""
+"""MongoDB: one client per process (created after fork), indexes from one table."""
 
-import functools
+import contextlib
+import logging
 import os
 import threading
 
@@ -8,93 +9,47 @@ import pymongo
 from flask import current_app
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
+log = logging.getLogger(__name__)
+
 _client_lock = threading.Lock()
-_clients: dict[str, tuple[int, object]] = {}
+_clients: dict[str, tuple[int, pymongo.MongoClient]] = {}
 
-# mongomock is not atomic across threads (two find_one_and_update calls can both win), and its
-# cursors iterate a dict other threads may be changing: one process-wide lock serialises them.
-MONGOMOCK_LOCK = threading.RLock()
-_LOCKED_COLLECTION_METHODS = (
-    "insert_one",
-    "insert_many",
-    "update_one",
-    "update_many",
-    "replace_one",
-    "find_one_and_update",
-    "find_one_and_replace",
-    "find_one_and_delete",
-    "delete_one",
-    "delete_many",
-    "bulk_write",
-    "create_index",
-    "create_indexes",
-    "drop_index",
-    "drop_indexes",
-    "drop",
-    "find_one",
-    "count_documents",
-    "estimated_document_count",
-    "distinct",
-    "aggregate",
-)
-
-
+# timeoutMS bounds each operation as a whole, retries and server selection included: with
+# MongoDB unreachable a request gets its 503 within about 5 s, never hangs.
 CLIENT_DEFAULTS = {
     "serverSelectionTimeoutMS": 5000,
     "connectTimeoutMS": 5000,
-    "timeoutMS": 10000,
+    "timeoutMS": 5000,
     "maxPoolSize": 20,
 }
+# Index builds on a large collection take longer than one request's budget.
+INDEX_BUILD_TIMEOUT_S = 600
 
 
-def is_mongomock(url: str | None) -> bool:
-    """True when the URL selects mongomock (unset or `mongomock://`)."""
-    return not url or url.startswith("mongomock://")
+class MongoNotConfigured(RuntimeError):
+    """No MONGO_URL and no embedded server of `make run` running."""
 
 
-def _serialised(method):
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        with MONGOMOCK_LOCK:
-            return method(*args, **kwargs)
-
-    wrapper.__serialised__ = True
-    return wrapper
-
-
-def _install_mongomock_lock(mongomock) -> None:
-    collection_cls = mongomock.collection.Collection
-    for name in _LOCKED_COLLECTION_METHODS:
-        method = getattr(collection_cls, name)
-        if not getattr(method, "__serialised__", False):
-            setattr(collection_cls, name, _serialised(method))
-    cursor_cls = mongomock.collection.Cursor
-    if not getattr(cursor_cls._compute_results, "__serialised__", False):
-        cursor_cls._compute_results = _serialised(cursor_cls._compute_results)
-
-
-def _new_client(url: str | None, appname: str):
-    if is_mongomock(url):
-        import mongomock
-
-        _install_mongomock_lock(mongomock)
-        return mongomock.MongoClient(tz_aware=True)
+def _new_client(url: str, appname: str) -> pymongo.MongoClient:
     # Defaults for what the URL leaves unsaid; options in the URL win.
     given = {key.lower() for key in pymongo.uri_parser.parse_uri(url)["options"]}
     options = {key: value for key, value in CLIENT_DEFAULTS.items() if key.lower() not in given}
     return pymongo.MongoClient(url, tz_aware=True, appname=appname, **options)
 
 
-def get_client(url: str | None, appname: str = "goalgetter"):
+def get_client(url: str | None, appname: str = "goalgetter") -> pymongo.MongoClient:
     """The client for `url` in this process; a forked child gets its own (PyMongo is not
-    fork-safe), mongomock one shared client per process."""
-    key = url or "mongomock://"
+    fork-safe)."""
+    if not url:
+        raise MongoNotConfigured(
+            "no MongoDB: set MONGO_URL, or start `make run` so its embedded server is found"
+        )
     pid = os.getpid()
     with _client_lock:
-        cached = _clients.get(key)
+        cached = _clients.get(url)
         if cached is None or cached[0] != pid:
-            _clients[key] = (pid, _new_client(url, appname))
-        return _clients[key][1]
+            _clients[url] = (pid, _new_client(url, appname))
+        return _clients[url][1]
 
 
 def database_name(config) -> str:
@@ -102,7 +57,7 @@ def database_name(config) -> str:
     if config.get("MONGO_DB_NAME"):
         return config["MONGO_DB_NAME"]
     url = config.get("MONGO_URL")
-    if url and not is_mongomock(url):
+    if url:
         parsed = pymongo.uri_parser.parse_uri(url)
         if parsed.get("database"):
             return parsed["database"]
@@ -116,8 +71,9 @@ def get_db(config=None):
     return client.get_database(database_name(config))
 
 
-# Every index the service needs, by collection; names are explicit so a changed option is a
-# visible migration rather than an IndexOptionsConflict at start (PITFALLS 6.4).
+# Every index the service needs, by collection. Names are explicit: MongoDB refuses an index
+# whose name exists with other options (IndexOptionsConflict), so a changed option shows up as
+# a deliberate migration, never as a surprise at start.
 INDEXES: dict[str, list[IndexModel]] = {
     "users": [
         IndexModel([("email", ASCENDING)], name="email_unique", unique=True),
@@ -166,16 +122,16 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
-def ensure_indexes(db=None) -> dict[str, list[str]]:
-    """Create every index (idempotent); returns the index names per collection."""
+def ensure_indexes(db=None, build_timeout_s: float | None = None) -> dict[str, list[str]]:
+    """Create every index (idempotent); returns the index names per collection.
+    `build_timeout_s` allows index builds longer than one operation's usual budget (the
+    release phase); the server must answer a ping within the usual budget first."""
     db = get_db() if db is None else db
     created: dict[str, list[str]] = {}
-    for collection, models in INDEXES.items():
-        # One create_index per model: mongomock's create_indexes drops partialFilterExpression.
-        for model in models:
-            options = dict(model.document)
-            keys = list(options.pop("key").items())
-            created.setdefault(collection, []).append(db[collection].create_index(keys, **options))
+    db.command("ping")
+    with pymongo.timeout(build_timeout_s) if build_timeout_s else contextlib.nullcontext():
+        for collection, models in INDEXES.items():
+            created[collection] = db[collection].create_indexes(models)
     return created
 
 
@@ -184,10 +140,11 @@ def register_db(app) -> None:
     its release phase)."""
     if app.config["APP_ENV"] == "production":
         return
-    import logging
-
+    if not app.config.get("MONGO_URL"):
+        log.warning("no MONGO_URL: MongoDB is not configured for this process")
+        return
     try:
         with app.app_context():
             ensure_indexes()
     except pymongo.errors.PyMongoError as exc:
-        logging.getLogger(__name__).warning("could not ensure indexes: %s", exc)
+        log.warning("could not ensure indexes: %s", exc)

@@ -1,8 +1,27 @@
 """The one error vocabulary and JSON error shape of the API (DESIGN 5.1)."""
 
+import logging
+
 import marshmallow as ma
+import pymongo.errors
+import redis.exceptions
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.db import MongoNotConfigured
+from app.redis import RedisNotConfigured
+
+log = logging.getLogger(__name__)
+
+# A store that cannot be reached (down, partitioned, timed out) is a 503 with a retry hint on
+# every route; any other database error is a bug and stays a 500 that Sentry sees.
+UNAVAILABLE_ERRORS = (
+    pymongo.errors.ConnectionFailure,
+    pymongo.errors.ExecutionTimeout,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+RETRY_AFTER_S = 5
 
 # Code and sentence for each HTTP status the framework itself can raise.
 HTTP_CODES = {
@@ -147,8 +166,21 @@ def handle_internal_error(error: InternalServerError):
     return error_response(code, message, 500)
 
 
+def handle_unavailable(error: Exception):
+    """A store is unreachable: 503 service_unavailable, whatever the route."""
+    log.warning("a store is unavailable: %s: %s", type(error).__name__, error)
+    return error_response(
+        "service_unavailable",
+        "A service this needs is unavailable right now; try again shortly.",
+        503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 def register_errors(app: Flask) -> None:
     """Route every error, including flask-smorest's and werkzeug's, to the one JSON shape."""
+    for unavailable in (*UNAVAILABLE_ERRORS, MongoNotConfigured, RedisNotConfigured):
+        app.register_error_handler(unavailable, handle_unavailable)
     app.register_error_handler(APIError, handle_api_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     # On InternalServerError, not Exception, so Sentry's Flask integration still sees the error.

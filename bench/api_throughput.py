@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from app.redis import private_server
+from bench.servers import servers
 
 ROOT = Path(__file__).resolve().parent.parent
 # /health is exempt from limits; /users/me without a token is a 401 after the default limit.
@@ -58,12 +58,13 @@ def hammer(port: int, path: str, seconds: float, threads: int) -> tuple[float, l
     return len(latencies) / (time.perf_counter() - started), latencies
 
 
-def serve(redis_url: str, port: int, extra_env: dict) -> subprocess.Popen:
+def serve(mongo_url: str, redis_url: str, port: int, extra_env: dict) -> subprocess.Popen:
     """Start gunicorn -w 2 on `port` and wait until it accepts connections."""
     env = {
         **os.environ,
         "APP_ENV": "test",
         "REDIS_URL": redis_url,
+        "MONGO_URL": mongo_url,
         "LOG_LEVEL": "WARNING",
         "RQ_DASHBOARD_USERNAME": "",
         **extra_env,
@@ -91,10 +92,10 @@ def main() -> None:
     print(f"gunicorn -w 2 (sync), {threads} client threads, {seconds:.0f} s per path and mode")
     print(f"modes alternate over {ROUNDS} rounds; the best round of each is compared")
     rates: dict[tuple[str, str], float] = {}
-    with private_server() as (redis_url, _process):
+    with servers() as (mongo_url, redis_url):
         for mode, extra_env in [*MODES] * ROUNDS:
             port = free_port()
-            server = serve(redis_url, port, extra_env)
+            server = serve(mongo_url, redis_url, port, extra_env)
             try:
                 for path in PATHS:
                     rate, latencies = hammer(port, path, seconds, threads)

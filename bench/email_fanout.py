@@ -1,6 +1,6 @@
 """Reminder-style fan-out: emails per second to a local fake SendGrid and RQ jobs used, batched
-(`outbox.delivery_batch`) against one job per email. One in-process worker, mongomock, a
-private redis-server. Run: .venv/bin/python -m bench.email_fanout [N]"""
+(`outbox.delivery_batch`) against one job per email. One in-process worker, a private
+SecantusDB and redis-server. Run: .venv/bin/python -m bench.email_fanout [N]"""
 
 import platform
 import sys
@@ -17,9 +17,10 @@ from app import create_app  # noqa: E402
 from app.config import testing_settings  # noqa: E402
 from app.db import get_db  # noqa: E402
 from app.email import outbox  # noqa: E402
-from app.jobs.workers import build_worker  # noqa: E402
-from app.redis import connection, private_server  # noqa: E402
+from app.redis import connection  # noqa: E402
+from bench.servers import servers  # noqa: E402
 from tests.fake_http import FakeServer, Reply  # noqa: E402
+from tests.workers import BurstWorker  # noqa: E402
 
 
 def run(app, conn, fake, count: int, batched: bool) -> tuple[float, float, int]:
@@ -43,7 +44,7 @@ def run(app, conn, fake, count: int, batched: bool) -> tuple[float, float, int]:
                 outbox.queue_email("phase_transition", f"p:{user['_id']}", str(user["_id"]), {})
         queued = time.perf_counter() - started
     before = len(fake.requests)
-    worker = build_worker(app, in_process=True, connection=conn)
+    worker = BurstWorker.for_app(app, conn)
     started = time.perf_counter()
     worker.work(burst=True, logging_level="WARNING")
     drained = time.perf_counter() - started
@@ -56,11 +57,11 @@ def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     fake = FakeServer(lambda recorded: Reply(202, b"", {"X-Message-Id": "bench"}))
     try:
-        with private_server() as (url, _process):
+        with servers() as (mongo_url, url):
             app = create_app(
                 testing_settings(
                     REDIS_URL=url,
-                    MONGOMOCK_IN_PROCESS=True,
+                    MONGO_URL=mongo_url,
                     SENDGRID_API_KEY="SG.bench",
                     SENDGRID_API_HOST=fake.url,
                 )
@@ -70,7 +71,7 @@ def main() -> None:
     finally:
         fake.close()
     print(f"machine: {platform.node()} {platform.machine()}, python {platform.python_version()}")
-    print(f"emails: {count} rendered phase emails, one in-process worker, local fake SendGrid")
+    print(f"emails: {count} rendered phase emails, one in-process worker, fake SendGrid")
     for batched, (queued, drained, jobs) in results.items():
         label = "batched (delivery_batch)" if batched else "one job per email      "
         print(

@@ -1,5 +1,5 @@
-"""Jobs per second through one worker: in-process (embedded/tests) vs fork per job
-(production's HerokuWorker). Run: .venv/bin/python -m bench.job_throughput [N]"""
+"""Jobs per second through one worker: in-process (RQ's SimpleWorker, as the tests run jobs)
+vs fork per job (production's HerokuWorker). Run: .venv/bin/python -m bench.job_throughput [N]"""
 
 import platform
 import sys
@@ -13,7 +13,9 @@ from app import create_app  # noqa: E402
 from app.config import testing_settings  # noqa: E402
 from app.jobs import queue as job_queue  # noqa: E402
 from app.jobs.workers import build_worker  # noqa: E402
-from app.redis import connection, private_server  # noqa: E402
+from app.redis import connection  # noqa: E402
+from bench.servers import servers  # noqa: E402
+from tests.workers import BurstWorker  # noqa: E402
 
 
 def drain(app, conn, count: int, in_process: bool) -> float:
@@ -21,7 +23,7 @@ def drain(app, conn, count: int, in_process: bool) -> float:
     with app.app_context():
         for index in range(count):
             job_queue.enqueue("bench.jobs_for_bench.noop", index, queue="default")
-    worker = build_worker(app, in_process=in_process, connection=conn)
+    worker = BurstWorker.for_app(app, conn) if in_process else build_worker(app, connection=conn)
     started = time.perf_counter()
     worker.work(burst=True, logging_level="WARNING")
     elapsed = time.perf_counter() - started
@@ -30,13 +32,13 @@ def drain(app, conn, count: int, in_process: bool) -> float:
 
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 500
-    with private_server() as (url, _process):
-        app = create_app(testing_settings(REDIS_URL=url, MONGOMOCK_IN_PROCESS=True))
+    with servers() as (mongo_url, url):
+        app = create_app(testing_settings(REDIS_URL=url, MONGO_URL=mongo_url))
         conn = connection(url)
         in_process = drain(app, conn, count, in_process=True)
         forking = drain(app, conn, count, in_process=False)
     print(f"machine: {platform.node()} {platform.machine()}, python {platform.python_version()}")
-    print(f"jobs: {count} no-op jobs, one worker, burst mode, private redis-server")
+    print(f"jobs: {count} no-op jobs, one worker, burst mode, private redis-server and SecantusDB")
     print(f"in-process worker (SimpleWorker): {in_process:8.1f} jobs/s")
     print(f"forking worker (HerokuWorker):    {forking:8.1f} jobs/s")
     print(f"ratio in-process / forking:       {in_process / forking:8.1f}x")

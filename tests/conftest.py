@@ -1,4 +1,5 @@
-"""Fixtures: a real Redis server for the session, an app per test, the clock, burst workers."""
+"""Fixtures: real servers for the session (MongoDB wire, Redis), an app per test, the clock,
+burst workers, a fake SendGrid."""
 
 from app.config import force_utc
 
@@ -8,33 +9,48 @@ force_utc()
 import pytest  # noqa: E402
 
 from app import clock, create_app  # noqa: E402
-from app.config import testing_redis_url, testing_settings  # noqa: E402
+from app.config import testing_server_urls, testing_settings  # noqa: E402
 from app.db import get_db  # noqa: E402
-from app.jobs.workers import build_worker  # noqa: E402
-from app.redis import connection, private_server  # noqa: E402
+from app.redis import connection  # noqa: E402
+from devtools.services import MongoServer, RedisServer, running  # noqa: E402
+from tests.workers import BurstWorker  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def redis_url():
-    """TEST_REDIS_URL, or a private redis-server on a unix socket for this session."""
-    configured = testing_redis_url()
+def mongo_url(tmp_path_factory):
+    """TEST_MONGO_URL, or a SecantusDB server of this session's own (private port, storage)."""
+    configured = testing_server_urls()["MONGO_URL"]
     if configured:
         yield configured
         return
-    with private_server() as (url, _process):
-        yield url
+    workdir = tmp_path_factory.mktemp("mongo")
+    server = MongoServer(workdir / "data", log_path=workdir / "server.log")
+    with running(server, tie_to_parent=True):
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """TEST_REDIS_URL, or a redis-server of this session's own on a private port."""
+    configured = testing_server_urls()["REDIS_URL"]
+    if configured:
+        yield configured
+        return
+    workdir = tmp_path_factory.mktemp("redis")
+    with running(RedisServer(workdir), tie_to_parent=True) as server:
+        yield server.url
 
 
 @pytest.fixture
-def make_app(redis_url, tmp_path):
+def make_app(mongo_url, redis_url, tmp_path):
     """Build test apps with overrides; Redis is flushed and MongoDB emptied around each test."""
     connection(redis_url).flushdb()
     built = []
 
     def factory(**overrides):
         settings = testing_settings(
+            MONGO_URL=mongo_url,
             REDIS_URL=redis_url,
-            MONGOMOCK_IN_PROCESS=True,
             INSTANCE_PATH=str(tmp_path / "instance"),
         )
         settings.update(overrides)
@@ -43,9 +59,8 @@ def make_app(redis_url, tmp_path):
         return app
 
     yield factory
-    default_url = testing_settings()["MONGO_URL"]
     for app in built:
-        if app.config["MONGO_URL"] != default_url:
+        if app.config["MONGO_URL"] != mongo_url:
             continue  # a test pointed this app at an unreachable server on purpose
         with app.app_context():
             db = get_db()
@@ -85,8 +100,7 @@ def run_worker(app, redis_conn):
     """Drain the queues with a real RQ worker in burst mode; returns whether it worked."""
 
     def drain(target_app=None):
-        worker = build_worker(target_app or app, in_process=True, connection=redis_conn)
-        return worker.work(burst=True)
+        return BurstWorker.for_app(target_app or app, redis_conn).work(burst=True)
 
     return drain
 
@@ -123,3 +137,22 @@ def email_ctx(email_app):
     """email_app's app context, pushed for the test."""
     with email_app.app_context():
         yield email_app
+
+
+@pytest.fixture
+def processes(app, mongo_url, redis_url, tmp_path):
+    """Stacks of the Procfile's processes (tests/processes.py) on `app`'s database and Redis;
+    every process is stopped after the test."""
+    from tests.processes import Stack, database_url, process_env
+
+    stacks = []
+
+    def factory(**env) -> Stack:
+        mongo = database_url(mongo_url, app.config["MONGO_DB_NAME"])
+        stack = Stack(process_env(mongo, redis_url, **env), tmp_path / f"logs-{len(stacks)}")
+        stacks.append(stack)
+        return stack
+
+    yield factory
+    for stack in stacks:
+        stack.close()

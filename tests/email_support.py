@@ -3,6 +3,8 @@ and the release of RQ's scheduled jobs that are due at the simulated time."""
 
 import json
 import threading
+import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
@@ -13,7 +15,7 @@ from rq.registry import ScheduledJobRegistry
 from app import clock
 from app.db import get_db
 from app.jobs.queue import QUEUES
-from tests.fake_http import FakeServer, Reply
+from tests.fake_http import ClientGone, FakeServer, Reply, client_gone
 
 # Far beyond the real date, so jobs scheduled with enqueue_at are never due in real time and
 # move only when a test releases them at the simulated time.
@@ -22,22 +24,67 @@ API_KEY = "SG.test-key-that-must-never-be-logged"
 
 
 class FakeSendGrid:
-    """A local SendGrid: answers mail/send from a script of replies, then 202 with an id."""
+    """A local SendGrid: answers mail/send from a script of replies, then 202 with an id.
 
-    def __init__(self):
+    `latency` delays every answer; `hold()` keeps answers back until `release()`. A request
+    whose client hangs up while it waits is never answered, and the fake counts as delivered
+    only what it answered: like SendGrid, which accepts what it has answered 202 to.
+    """
+
+    def __init__(self, latency: float = 0.0):
         self.script: list = []
+        self.latency = latency
         self._lock = threading.Lock()
         self._count = 0
+        self._open = threading.Event()
+        self._open.set()
+        self.waiting = 0
         self.server = FakeServer(self._respond)
+
+    def hold(self) -> None:
+        """Keep every answer back (a provider that stopped answering)."""
+        self._open.clear()
+
+    def release(self) -> None:
+        """Answer again."""
+        self._open.set()
+
+    def _wait(self, connection) -> None:
+        deadline = time.monotonic() + self.latency
+        with self._lock:
+            self.waiting += 1
+        try:
+            while time.monotonic() < deadline or not self._open.is_set():
+                if connection is not None and client_gone(connection):
+                    raise ClientGone()
+                time.sleep(min(0.02, max(deadline - time.monotonic(), 0.005)))
+        finally:
+            with self._lock:
+                self.waiting -= 1
 
     def _respond(self, recorded):
         with self._lock:
             self._count += 1
             number = self._count
             step = self.script.pop(0) if self.script else None
+        if self.latency or not self._open.is_set():
+            self._wait(recorded.connection)
         if callable(step):
             step = step(recorded)
         return step or Reply(202, b"", {"X-Message-Id": f"msg{number:04d}"})
+
+    def deliveries(self) -> Counter:
+        """How many times each (recipient, category) was answered 202."""
+        counts: Counter = Counter()
+        for recorded, reply in list(self.server.answered):
+            if recorded.path != "/v3/mail/send" or reply.status != 202:
+                continue
+            body = json.loads(recorded.body)
+            category = (body.get("categories") or [None])[0]
+            for personalization in body.get("personalizations", []):
+                for to in personalization.get("to", []):
+                    counts[(to["email"], category)] += 1
+        return counts
 
     @property
     def url(self) -> str:

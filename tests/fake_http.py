@@ -1,5 +1,7 @@
 """A local fake HTTP server for the tests: records requests, answers with a handler."""
 
+import select
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +15,8 @@ class Recorded:
     path: str
     headers: dict
     body: bytes
+    # The client's socket while the request is being answered (a fake may watch it).
+    connection: object = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -24,11 +28,29 @@ class Reply:
     headers: dict = field(default_factory=dict)
 
 
+class ClientGone(Exception):
+    """The client closed its connection before the fake answered."""
+
+
+def client_gone(sock: socket.socket) -> bool:
+    """Whether the peer of `sock` has closed its end (readable with nothing to read)."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
 class FakeServer:
-    """Threaded HTTP server on 127.0.0.1; `respond(recorded) -> Reply` decides each answer."""
+    """Threaded HTTP server on 127.0.0.1; `respond(recorded) -> Reply` decides each answer (it
+    may raise ClientGone: nothing is answered). `answered` holds the requests whose answer
+    reached the client's socket."""
 
     def __init__(self, respond=None):
         self.requests: list[Recorded] = []
+        self.answered: list[tuple[Recorded, Reply]] = []
         self._respond = respond or (lambda recorded: Reply())
         self._lock = threading.Lock()
         fake = self
@@ -37,17 +59,28 @@ class FakeServer:
             def _handle(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 recorded = Recorded(
-                    self.command, self.path, dict(self.headers), self.rfile.read(length)
+                    self.command,
+                    self.path,
+                    dict(self.headers),
+                    self.rfile.read(length),
+                    connection=self.connection,
                 )
                 with fake._lock:
                     fake.requests.append(recorded)
-                reply = fake._respond(recorded)
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
+                try:
+                    reply = fake._respond(recorded)
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                    self.wfile.flush()
+                except (ClientGone, OSError):
+                    self.close_connection = True
+                    return
+                with fake._lock:
+                    fake.answered.append((recorded, reply))
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 

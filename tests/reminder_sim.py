@@ -13,15 +13,19 @@ from rq import Queue
 from app import clock
 from app.db import get_db
 from app.jobs.queue import QUEUES
-from app.jobs.recurring import RecurringScheduler, sync
-from app.jobs.workers import build_worker
+from app.jobs.recurring import RecurringScheduler
 from app.meetings import reminders
 from app.meetings import service as meetings
 from tests.accounts import make_user
 from tests.email_support import release_due
+from tests.workers import BurstWorker
 
 TIMEZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Sydney")
-HORIZON = timedelta(hours=75)
+MEETINGS = 120
+USERS = 40
+# Meetings start within SPAN of the start; the clock runs HORIZON (past the last meeting).
+SPAN = timedelta(hours=48)
+HORIZON = SPAN + timedelta(hours=3)
 
 
 @dataclass
@@ -59,11 +63,11 @@ def _minute(t0: datetime, rng: random.Random, low: timedelta, high: timedelta) -
 
 
 def make_plans(t0: datetime, rng: random.Random, count: int, users: int) -> list[Plan]:
-    """`count` meetings at random minutes over the next 72 h, some created late or inside a
+    """`count` meetings at random minutes over the next SPAN, some created late or inside a
     window, some moved, some cancelled (both before any reminder of theirs is due)."""
     plans = []
     for _ in range(count):
-        start = _minute(t0, rng, timedelta(minutes=30), timedelta(hours=72))
+        start = _minute(t0, rng, timedelta(minutes=30), SPAN)
         roll = rng.random()
         if roll < 0.2:  # around the 24 h window
             created = start - timedelta(minutes=rng.randint(22 * 60 + 30, 24 * 60 + 30))
@@ -82,7 +86,7 @@ def make_plans(t0: datetime, rng: random.Random, count: int, users: int) -> list
             elif action < 0.35:
                 plan.moved = change
                 plan.moved_to = _minute(
-                    t0, rng, change - t0 + timedelta(minutes=20), timedelta(hours=73)
+                    t0, rng, change - t0 + timedelta(minutes=20), SPAN + timedelta(hours=1)
                 )
         plans.append(plan)
     return plans
@@ -118,9 +122,9 @@ def _apply(kind: str, plan: Plan, users: list[dict], now: datetime) -> None:
 
 
 def _due_recurring(scheduler: RecurringScheduler, now: datetime) -> None:
-    """One scheduler tick at the simulated minute: reconcile, then enqueue the entries of the
-    scheduler's own table whose cron matches this minute."""
-    sync(scheduler, scheduler.table)
+    """One scheduler tick at the simulated minute: reconcile (with the recovery run after a
+    flush), then enqueue the entries of the scheduler's own table whose cron matches it."""
+    scheduler.reconcile()
     for job in scheduler.get_jobs():
         if CronTab(job.meta["cron_string"]).test(now.replace(tzinfo=None)):
             scheduler.enqueue_job(job)
@@ -128,17 +132,15 @@ def _due_recurring(scheduler: RecurringScheduler, now: datetime) -> None:
 
 def _drain(app, connection) -> None:
     if any(Queue(name, connection=connection).count for name in QUEUES):
-        build_worker(app, in_process=True, connection=connection).work(
-            burst=True, logging_level="WARNING"
-        )
+        BurstWorker.for_app(app, connection).work(burst=True, logging_level="WARNING")
 
 
 def simulate(app, connection, fake_sendgrid, t0: datetime, seed: int, flush: bool) -> Outcome:
-    """Run 75 simulated hours minute by minute; optionally FLUSHALL Redis at a random minute."""
+    """Run HORIZON minute by minute; optionally FLUSHALL Redis at a random minute."""
     rng = random.Random(seed)
     users = []
     eligible = {}
-    for n in range(40):
+    for n in range(USERS):
         fields = {"timezone": TIMEZONES[n % len(TIMEZONES)]}
         if n % 10 == 3:
             fields["email_notifications"] = False
@@ -146,10 +148,11 @@ def simulate(app, connection, fake_sendgrid, t0: datetime, seed: int, flush: boo
             fields["email_status"] = "bounced"
         users.append(make_user(app, email=f"sim{n}@example.com", name=f"Sim {n}", **fields))
         eligible[n] = n % 10 not in (3, 7)
-    plans = make_plans(t0, rng, 200, len(users))
+    plans = make_plans(t0, rng, MEETINGS, len(users))
     events = _events(plans)
-    flush_at = t0 + timedelta(minutes=rng.randint(6 * 60, 60 * 60)) if flush else None
-    scheduler = RecurringScheduler(connection=connection, install_signal_handlers=False)
+    latest = int((SPAN - timedelta(hours=12)).total_seconds() // 60)
+    flush_at = t0 + timedelta(minutes=rng.randint(6 * 60, latest)) if flush else None
+    scheduler = RecurringScheduler(connection=connection)
     started = time.perf_counter()
     now = t0
     while now <= t0 + HORIZON:

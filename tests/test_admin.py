@@ -24,6 +24,7 @@ JOB_NAMES = (
     "update-meeting-statuses",
     "send-meeting-reminders",
     "cleanup-old-messages",
+    "recover-lost-jobs",
 )
 AT = datetime(2031, 1, 20, 10, 0, tzinfo=UTC)
 TOKEN_VALUE = re.compile(r"[?&]token=([^&\"'\s<>]+)")
@@ -167,7 +168,7 @@ def test_health_check_takes_no_now(client, admin, redis_conn):
 
 
 def test_now_is_refused_in_production(email_app, client, admin, redis_conn):
-    # A production app cannot be built on mongomock, so this one only says it is production.
+    # Only the flag matters here: the app keeps its test servers and says it is production.
     email_app.config["APP_ENV"] = "production"
     for name in JOB_NAMES:
         response = _run(client, admin, name, now="2031-01-20T10:00:00Z")

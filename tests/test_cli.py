@@ -1,25 +1,12 @@
 """The flask CLI: ensure-indexes and jobs."""
 
 import json
-import threading
-
-import pytest
-
-from app.jobs.workers import build_worker
 
 
-@pytest.fixture
-def worker_thread(app, redis_conn):
-    worker = build_worker(app, in_process=True, connection=redis_conn)
-    thread = threading.Thread(target=worker.work, daemon=True)
-    thread.start()
-    yield worker
-    worker.stop()
-    thread.join(timeout=10)
-
-
-def test_jobs_run_health_check_gets_the_worker_result(app, worker_thread):
-    result = app.test_cli_runner().invoke(args=["jobs", "run", "health-check", "--wait", "20"])
+def test_jobs_run_health_check_gets_the_worker_result(app, processes):
+    # A real worker process (worker.py), as in production.
+    processes().start("worker")
+    result = app.test_cli_runner().invoke(args=["jobs", "run", "health-check", "--wait", "30"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout.strip().splitlines()[-1])
     assert payload["status"] == "ok"
@@ -43,13 +30,6 @@ def test_jobs_run_rejects_unknown_names_and_misplaced_now(app):
     assert unknown.exit_code != 0 and "unknown job" in unknown.output
     now = runner.invoke(args=["jobs", "run", "health-check", "--now", "2026-12-01T09:00:00Z"])
     assert now.exit_code != 0 and "takes no --now" in now.output
-
-
-def test_sync_is_refused_against_mongomock_from_another_process(make_app):
-    app = make_app(MONGOMOCK_IN_PROCESS=False)
-    result = app.test_cli_runner().invoke(args=["jobs", "run", "health-check", "--sync"])
-    assert result.exit_code != 0
-    assert "lives only inside the `make run` process" in result.output
 
 
 def test_sync_is_refused_in_production(make_app):

@@ -62,11 +62,6 @@ def test_example_secret_of_full_length_is_refused(monkeypatch):
         check(load({**PRODUCTION, "SECRET_KEY": long_example}))
 
 
-def test_production_refuses_mongomock():
-    with pytest.raises(ConfigError, match="mongomock"):
-        check(load({**PRODUCTION, "MONGO_URL": "mongomock://"}))
-
-
 def test_production_has_no_dev_secrets_or_generated_dashboard_password():
     settings = load({"APP_ENV": "production"})
     assert settings["SECRET_KEY"] is None and settings["JWT_SECRET_KEY"] is None

@@ -1,11 +1,11 @@
-"""The MongoDB adapter: one client per process, serialised mongomock, idempotent indexes."""
+"""The MongoDB adapter on the wire server: atomic claims, a client per process, indexes."""
 
 import os
 import threading
 
 from pymongo import ReturnDocument
 
-from app.db import INDEXES, ensure_indexes, get_client, get_db, is_mongomock
+from app.db import INDEXES, MongoNotConfigured, ensure_indexes, get_client, get_db
 
 ROUNDS = 200
 THREADS = 8
@@ -82,9 +82,11 @@ def test_datetimes_come_back_aware_utc(app):
         assert stored.utcoffset().total_seconds() == 0
 
 
-def test_mongomock_url_detection():
-    assert is_mongomock(None) and is_mongomock("") and is_mongomock("mongomock://")
-    assert not is_mongomock("mongodb://localhost:27017/goalgetter")
+def test_no_url_is_a_clear_error():
+    import pytest
+
+    with pytest.raises(MongoNotConfigured, match="set MONGO_URL"):
+        get_client(None)
 
 
 def test_partial_unique_index_allows_many_missing_values(app):

@@ -3,7 +3,7 @@
 import pytest
 
 from app.email import outbox
-from app.launcher import banner
+from devtools.launcher import banner
 from tests.email_support import T0, make_user
 
 
@@ -55,6 +55,15 @@ def test_the_outbox_does_not_exist_elsewhere(make_app, app_env):
     assert response.get_json()["error"]["code"] == "not_found"
 
 
-def test_the_banner_shows_the_dev_outbox_in_development_only(dev_app, app):
-    assert "dev outbox     http://127.0.0.1:5000/dev/emails" in banner(dev_app, "embedded", True)
-    assert "/dev/emails" not in banner(app, "embedded", True)
+def test_the_banner_shows_the_dev_outbox_in_development_only():
+    env = {
+        "APP_ENV": "development",
+        "RQ_DASHBOARD_USERNAME": "admin",
+        "RQ_DASHBOARD_PASSWORD": "pw",
+        "MONGO_URL": "mongodb://127.0.0.1:1/goalgetter",
+        "REDIS_URL": "redis://127.0.0.1:2/0",
+    }
+    settings = {"PORT": 5000}
+    shown = banner(settings, env, {}, 3.0)
+    assert "dev outbox     http://127.0.0.1:5000/dev/emails" in shown
+    assert "/dev/emails" not in banner(settings, {**env, "APP_ENV": "test"}, {}, 3.0)

@@ -1,12 +1,9 @@
 """GET /api/v1/health and /api/v1/health/ready."""
 
-import threading
 import time
 
-import pytest
-
 from app.jobs.recurring import RecurringScheduler
-from app.jobs.workers import build_worker
+from tests.workers import BurstWorker
 
 
 def test_health_is_200_without_dependencies(make_app):
@@ -30,20 +27,12 @@ def test_ready_is_503_without_worker_and_scheduler(client):
     assert checks["scheduler"]["detail"].endswith("no scheduler heartbeat")
 
 
-@pytest.fixture
-def live_worker(app, redis_conn):
-    worker = build_worker(app, in_process=True, connection=redis_conn)
-    thread = threading.Thread(target=worker.work, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not worker.last_heartbeat and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield worker
-    worker.stop()
-    thread.join(timeout=10)
-
-
-def test_ready_is_200_with_worker_and_scheduler(client, live_worker, redis_conn):
+def test_ready_is_200_with_worker_and_scheduler(client, processes, redis_conn):
+    stack = processes()
+    stack.start("worker")
+    deadline = time.monotonic() + 30
+    while not redis_conn.scard("rq:workers") and time.monotonic() < deadline:
+        time.sleep(0.1)
     RecurringScheduler(connection=redis_conn, table=()).enqueue_jobs()
     response = client.get("/api/v1/health/ready")
     assert response.status_code == 200, response.get_json()
@@ -54,7 +43,7 @@ def test_ready_is_200_with_worker_and_scheduler(client, live_worker, redis_conn)
 
 
 def test_a_worker_on_some_queues_only_is_not_enough(app, client, redis_conn):
-    worker = build_worker(app, in_process=True, queues=("email",), connection=redis_conn)
+    worker = BurstWorker.for_app(app, redis_conn, queues=("email",))
     worker.register_birth()
     RecurringScheduler(connection=redis_conn, table=()).enqueue_jobs()
     checks = client.get("/api/v1/health/ready").get_json()["checks"]
@@ -65,7 +54,7 @@ def test_a_worker_on_some_queues_only_is_not_enough(app, client, redis_conn):
 
 
 def test_stale_worker_heartbeat_is_not_live(app, client, redis_conn):
-    worker = build_worker(app, in_process=True, connection=redis_conn)
+    worker = BurstWorker.for_app(app, redis_conn)
     worker.register_birth()
     redis_conn.hset(worker.key, "last_heartbeat", "2026-01-01T00:00:00.000000Z")
     checks = client.get("/api/v1/health/ready").get_json()["checks"]

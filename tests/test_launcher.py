@@ -1,135 +1,164 @@
-"""`make run`'s launcher as a real process: embedded mode up, usable, and gone when stopped."""
+"""`make run`'s launcher as a real process: embedded servers, the Procfile's processes, data
+that survives a restart, a second terminal's CLI, and nothing left behind once stopped."""
 
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from app.config import ROOT
+from devtools.services import alive, free_port
+from tests.processes import children
 
 BIN = Path(sys.executable).parent
+ACCOUNT = {"email": "kept@example.com", "password": "a-long-password", "name": "Kept"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _env(tmp_path, **extra) -> dict:
+def _env(instance, **extra) -> dict:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ")}
-    return {**keep, "APP_ENV": "development", "INSTANCE_PATH": str(tmp_path), **extra}
+    return {**keep, "APP_ENV": "development", "INSTANCE_PATH": str(instance), **extra}
 
 
-def _get(url: str):
+def _call(url: str, payload: dict | None = None):
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
 
 
-def _alive(pid: int) -> bool:
+def _cmdline(pid: int) -> str:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is gone for our purposes: it holds no socket and does no work.
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "State:\tZ" not in status.read_text()
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+class Run:
+    """One `python -m devtools.launcher` (what `make run` runs)."""
+
+    def __init__(self, instance: Path, port: int, *args: str):
+        self.env = _env(instance, PORT=str(port))
+        self.base = f"http://127.0.0.1:{port}/api/v1"
+        self.log = instance.parent / f"launcher-{time.monotonic_ns()}.log"
+        with open(self.log, "w") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "devtools.launcher", *args],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        started = time.monotonic()
+        while True:
+            assert self.process.poll() is None, f"launcher exited:\n{self.output()}"
+            assert time.monotonic() - started < 120, f"never ready:\n{self.output()}"
+            if "GoalGetter backend is up" in self.output():
+                break
+            time.sleep(0.2)
+        self.ready_after = time.monotonic() - started
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def family(self) -> list[int]:
+        return children(self.process.pid)
+
+    def stop(self) -> int:
+        family = self.family()
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(timeout=60)
+        deadline = time.monotonic() + 15
+        while any(alive(pid) for pid in family) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.left = [pid for pid in family if alive(pid)]
+        return code
 
 
 @pytest.fixture
-def embedded(tmp_path):
-    port = _free_port()
-    env = _env(tmp_path, PORT=str(port))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.launcher"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}/api/v1"
-    started = time.monotonic()
-    status = None
-    while time.monotonic() - started < 60:
-        if process.poll() is not None:
-            pytest.fail(f"launcher exited: {process.stdout.read()}")
-        try:
-            status, _ = _get(f"{base}/health/ready")
-        except OSError:
-            status = None
-        if status == 200:
-            break
-        time.sleep(0.2)
-    yield process, base, env, time.monotonic() - started
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+def instance(tmp_path):
+    return tmp_path / "instance"
 
 
-def test_embedded_mode_is_ready_answers_jobs_and_leaves_nothing_behind(embedded, tmp_path):
-    process, base, env, ready_after = embedded
-    status, body = _get(f"{base}/health/ready")
-    assert status == 200, body
-    assert ready_after < 60
+def test_make_run_is_the_production_topology_and_keeps_data(instance):
+    port = free_port()
+    run = Run(instance, port)
+    try:
+        status, body = _call(f"{run.base}/health/ready")
+        assert status == 200 and all(check["ok"] for check in body["checks"].values()), body
+        assert run.ready_after < 60
+        commands = [_cmdline(pid) for pid in run.family()]
+        # Separate processes, the Procfile's own commands, and the two embedded servers.
+        for expected in ("gunicorn -c gunicorn.conf.py wsgi:app", "worker.py", "scheduler.py"):
+            assert any(expected in command for command in commands), commands
+        assert any("secantusd-py" in command for command in commands), commands
+        assert any("redis-server" in command for command in commands), commands
+        assert _call(f"{run.base}/auth/signup", ACCOUNT)[0] == 201
 
-    # A second terminal: the CLI finds the embedded Redis and gets the worker's result.
-    cli = subprocess.run(
-        [str(BIN / "flask"), "--app", "wsgi", "jobs", "run", "health-check", "--wait", "30"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert cli.returncode == 0, cli.stderr
-    assert json.loads(cli.stdout.strip().splitlines()[-1])["status"] == "ok"
+        # A second terminal: the CLI finds the embedded servers; the worker answers.
+        cli = subprocess.run(
+            [str(BIN / "flask"), "--app", "wsgi", "jobs", "run", "health-check", "--wait", "30"],
+            cwd=ROOT,
+            env=run.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert cli.returncode == 0, cli.stderr
+        assert json.loads(cli.stdout.strip().splitlines()[-1])["status"] == "ok"
+    finally:
+        code = run.stop()
+    assert code == 0, run.output()
+    assert run.left == [], [_cmdline(pid) for pid in run.left]
+    assert not (instance / "services.json").exists()
 
-    # The data-bound commands refuse to run against mongomock from a second process.
-    refused = subprocess.run(
-        [str(BIN / "flask"), "--app", "wsgi", "jobs", "run", "health-check", "--sync"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert refused.returncode != 0 and "make run" in refused.stderr
+    again = Run(instance, port)
+    try:
+        login = {"email": ACCOUNT["email"], "password": ACCOUNT["password"]}
+        assert _call(f"{again.base}/auth/login", login)[0] == 200
+    finally:
+        assert again.stop() == 0
+    assert again.left == []
 
-    settings = json.loads((tmp_path / "redis.db.settings").read_text())
-    redis_pid = int(Path(settings["pidfile"]).read_text())
-    assert _alive(redis_pid)
-
-    process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
-    assert "GoalGetter backend is up (embedded mode" in output
-    deadline = time.monotonic() + 10
-    while _alive(redis_pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _alive(redis_pid)
-    assert not (tmp_path / "redis.db.settings").exists()
+    reset = Run(instance, port, "--reset")
+    try:
+        login = {"email": ACCOUNT["email"], "password": ACCOUNT["password"]}
+        assert _call(f"{reset.base}/auth/login", login)[0] == 401
+    finally:
+        assert reset.stop() == 0
 
 
-def test_mongo_without_redis_is_refused_in_one_line(tmp_path):
+def test_seed_goes_through_the_running_services(instance):
+    run = Run(instance, free_port(), "--seed")
+    try:
+        assert "demo@goalgetter.example" in run.output()
+        login = {"email": "demo@goalgetter.example", "password": "demo-password-123"}
+        status, session = _call(f"{run.base}/auth/login", login)
+        assert status == 200 and session["user"]["phase"] == "tracking"
+    finally:
+        assert run.stop() == 0
+    assert run.left == []
+
+
+def test_a_bad_configuration_is_refused_in_one_line(instance):
     result = subprocess.run(
-        [sys.executable, "-m", "app.launcher"],
+        [sys.executable, "-m", "devtools.launcher"],
         cwd=ROOT,
-        env=_env(tmp_path, MONGO_URL="mongodb://127.0.0.1:27017/goalgetter"),
+        env=_env(instance, COACH_PROVIDER="nope"),
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
-    assert "REDIS_URL" in result.stderr
+    assert "COACH_PROVIDER" in result.stderr

@@ -54,12 +54,12 @@ def test_error_responses_are_logged_with_request_id(json_log):
 
 
 def test_job_lines_carry_job_id_and_name(json_log, redis_conn):
-    from app.jobs.workers import build_worker
+    from tests.workers import BurstWorker
 
     app, lines = json_log
     with app.app_context():
         job = job_queue.enqueue("tests.jobs_for_tests.log_something")
-    build_worker(app, in_process=True, connection=redis_conn).work(burst=True)
+    BurstWorker.for_app(app, redis_conn).work(burst=True)
     record = next(r for r in lines() if r.get("message") == "inside the job")
     assert record["job_id"] == job.id
     assert record["job_name"] == "tests.jobs_for_tests.log_something"

@@ -11,7 +11,7 @@ from flask_jwt_extended import jwt_required
 from app.config import ROOT
 from app.extensions import limiter
 from app.limits import user_or_ip
-from app.redis import private_server
+from devtools.services import RedisServer, running
 from tests.accounts import bearer, login, make_user
 
 LOGIN = "/api/v1/auth/login"
@@ -75,18 +75,20 @@ SECOND_INSTANCE = """
 import json, sys
 from app import create_app
 from app.config import testing_settings
-app = create_app(testing_settings(REDIS_URL=sys.argv[1], RATELIMIT_ENABLED=True))
+app = create_app(
+    testing_settings(REDIS_URL=sys.argv[1], MONGO_URL=sys.argv[2], RATELIMIT_ENABLED=True)
+)
 client = app.test_client()
 attempt = {"email": "nobody@example.com", "password": "wrong password"}
 print(json.dumps([client.post("/api/v1/auth/login", json=attempt).status_code for _ in range(6)]))
 """
 
 
-def test_two_app_instances_on_one_redis_share_a_count(limited, redis_url):
+def test_two_app_instances_on_one_redis_share_a_count(limited, redis_url, mongo_url):
     client = limited.test_client()
     assert _login_statuses(client, 4) == [401] * 4
     other = subprocess.run(
-        [sys.executable, "-c", SECOND_INSTANCE, redis_url],
+        [sys.executable, "-c", SECOND_INSTANCE, redis_url, mongo_url],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -97,19 +99,17 @@ def test_two_app_instances_on_one_redis_share_a_count(limited, redis_url):
 
 
 @pytest.fixture
-def doomed_redis():
+def doomed_redis(tmp_path):
     """A redis-server of this test's own, to stop while the app uses it."""
-    with private_server(prefix="goalgetter-doomed-") as server:
+    with running(RedisServer(tmp_path / "doomed-redis")) as server:
         yield server
 
 
 def test_redis_down_falls_back_to_memory_not_to_no_limit(make_app, doomed_redis):
-    url, process = doomed_redis
-    app = make_app(RATELIMIT_ENABLED=True, REDIS_URL=url)
+    app = make_app(RATELIMIT_ENABLED=True, REDIS_URL=doomed_redis.url)
     client = app.test_client()
     assert _login_statuses(client, 3) == [401] * 3
-    process.kill()
-    process.wait()
+    doomed_redis.kill()
     # Requests keep being answered; the in-memory fallback counts from here on.
     assert _login_statuses(client, 10) == [401] * 10
     assert client.post(LOGIN, json=ATTEMPT).status_code == 429

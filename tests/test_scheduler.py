@@ -8,6 +8,9 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+import redis
+from rq import Queue
+from rq.job import Job
 from rq_scheduler import Scheduler
 
 from app.config import ROOT
@@ -18,7 +21,7 @@ from app.jobs.recurring import (
     last_heartbeat,
     sync,
 )
-from app.jobs.schedule import Recurring, runnable_jobs
+from app.jobs.schedule import RECOVERY, Recurring, runnable_jobs
 
 TABLE = (
     Recurring(
@@ -50,7 +53,7 @@ TABLE = (
 
 @pytest.fixture
 def scheduler(redis_conn):
-    return RecurringScheduler(connection=redis_conn, table=TABLE)
+    return RecurringScheduler(connection=redis_conn, table=TABLE, recovery=None)
 
 
 def scheduled(redis_conn) -> dict[str, float]:
@@ -132,10 +135,59 @@ def test_recurring_ids_are_rq_safe():
         Recurring("cron:hourly", "0 * * * *", "x.y", "default", timeout=1, result_ttl=1)
 
 
-def test_runnable_jobs_include_table_and_health_check():
+def test_runnable_jobs_include_table_recovery_and_health_check():
     jobs = runnable_jobs(TABLE)
-    assert set(jobs) == {"probe-every-5", "probe-hourly", "probe-daily", "health-check"}
+    assert set(jobs) == {
+        "probe-every-5",
+        "probe-hourly",
+        "probe-daily",
+        "recover-lost-jobs",
+        "health-check",
+    }
     assert jobs["probe-daily"].takes_now and not jobs["health-check"].takes_now
+
+
+def test_a_restored_table_enqueues_the_recovery_once(redis_conn):
+    scheduler = RecurringScheduler(connection=redis_conn)
+    for _tick in range(3):
+        scheduler.enqueue_jobs()
+    queued = [
+        Job.fetch(i, connection=redis_conn)
+        for i in Queue("high_priority", connection=redis_conn).job_ids
+    ]
+    assert [job.func_name for job in queued] == [RECOVERY.func]
+    redis_conn.flushall()
+    scheduler.enqueue_jobs()
+    queued = Queue("high_priority", connection=redis_conn).job_ids
+    assert (
+        len(queued) == 1 and Job.fetch(queued[0], connection=redis_conn).func_name == RECOVERY.func
+    )
+
+
+def test_a_due_entry_is_queued_and_rescheduled_in_one_transaction(
+    scheduler, redis_conn, monkeypatch
+):
+    sync(scheduler, TABLE)
+    redis_conn.zadd(Scheduler.scheduled_jobs_key, {"probe-hourly": time.time() - 5})
+    executed = []
+    real_execute = redis.client.Pipeline.execute
+
+    def recording_execute(pipe, *args, **kwargs):
+        names = [command[0][0] for command in pipe.command_stack]
+        executed.append((pipe.transaction, names))
+        return real_execute(pipe, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", recording_execute)
+    job = scheduler.job_class.fetch("probe-hourly", connection=redis_conn)
+    scheduler.enqueue_job(job)
+    monkeypatch.undo()
+    assert Queue("default", connection=redis_conn).job_ids == ["probe-hourly"]
+    assert scheduled(redis_conn)["probe-hourly"] > time.time()
+    # A scheduler killed mid-way can neither run the slot twice nor lose the entry: the queue
+    # push and the next run are one MULTI/EXEC.
+    assert len(executed) == 1
+    transaction, names = executed[0]
+    assert transaction and "ZADD" in names and {"RPUSH", "LPUSH"} & set(names)
 
 
 NEXT_RUN_SCRIPT = """

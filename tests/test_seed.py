@@ -17,9 +17,3 @@ def test_seed_creates_a_usable_demo_once(app, client):
     assert session["user"]["phase"] == "tracking"
     goals = client.get("/api/v1/goals", headers=bearer(session["access_token"])).get_json()
     assert {g["title"] for g in goals["goals"]} == {"Run a half marathon", "Learn Spanish"}
-
-
-def test_seed_cli_refuses_a_foreign_mongomock(make_app):
-    app = make_app(MONGOMOCK_IN_PROCESS=False)
-    result = app.test_cli_runner().invoke(args=["seed-demo"])
-    assert result.exit_code != 0 and "make run" in result.output

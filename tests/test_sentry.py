@@ -9,8 +9,8 @@ import sentry_sdk
 from flask import Blueprint
 
 from app.jobs import queue as job_queue
-from app.jobs.workers import build_worker
 from tests.fake_http import FakeServer
+from tests.workers import BurstWorker
 
 
 def _events(server: FakeServer) -> list[dict]:
@@ -68,7 +68,7 @@ def test_a_failing_job_produces_one_event(sentry, redis_conn):
     app, server = sentry
     with app.app_context():
         job = job_queue.enqueue("tests.jobs_for_tests.explode", "for sentry")
-    build_worker(app, in_process=True, connection=redis_conn).work(burst=True)
+    BurstWorker.for_app(app, redis_conn).work(burst=True)
     events = _wait_for_events(server, 1)
     assert len(events) == 1
     assert events[0]["exception"]["values"][-1]["value"] == "exploded: for sentry"

@@ -11,16 +11,18 @@ failure of the 5th attempt marks the row `failed`. Other 4xx are `failed` after 
 """
 
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta
 
+import pymongo.errors
 import redis
 from bson import ObjectId
 from bson.errors import InvalidId
 from flask import current_app
 from pymongo import ReturnDocument
 
-from app import clock
+from app import clock, shutdown
 from app.db import get_db
 from app.email.providers import Outcome, get_provider
 from app.jobs.queue import enqueue
@@ -46,6 +48,9 @@ DUE_TOLERANCE = timedelta(seconds=1)
 CATCH_UP_GRACE = timedelta(minutes=1)
 CATCH_UP_LIMIT = 5000
 REDIS_ERRORS = (redis.RedisError, RedisNotConfigured)
+UNREACHABLE = (pymongo.errors.ConnectionFailure, pymongo.errors.ExecutionTimeout)
+# An outcome write retried against an unreachable MongoDB stops this long before the lease ends.
+LEASE_MARGIN = timedelta(seconds=10)
 
 
 def lease_duration() -> timedelta:
@@ -139,8 +144,9 @@ def _record(collection, row: dict, outcome: Outcome, provider_name: str, now: da
         if outcome.kind == "retry":
             error = f"gave up after {row['attempts']} attempts; last: {outcome.error}"
         fields.update(status="failed", last_error=error)
-    written = collection.update_one(
-        {"_id": row["_id"], "lease_token": row["lease_token"]},
+    written = _write_while_leased(
+        collection,
+        row,
         {"$set": fields, "$unset": {"lease_until": "", "lease_token": ""}},
     )
     if written.matched_count == 0:
@@ -148,6 +154,25 @@ def _record(collection, row: dict, outcome: Outcome, provider_name: str, now: da
         return {"status": "lease_lost"}
     result["status"] = "retry_scheduled" if fields["status"] == "pending" else fields["status"]
     return result
+
+
+def _write_while_leased(collection, row: dict, update: dict):
+    """The outcome write, retried while MongoDB is unreachable and our lease still has time
+    (the provider has already answered: giving up now would send the email again later)."""
+    remaining = (row["lease_until"] - clock.now()).total_seconds() - LEASE_MARGIN.total_seconds()
+    deadline = time.monotonic() + max(remaining, 0)
+    pause = 0.5
+    while True:
+        try:
+            return collection.update_one(
+                {"_id": row["_id"], "lease_token": row["lease_token"]}, update
+            )
+        except UNREACHABLE as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning("email %s: outcome not recorded yet (%s); retrying", row["_id"], exc)
+            time.sleep(pause)
+            pause = min(pause * 2, 5)
 
 
 def _defer(collection, row_id: ObjectId, until: datetime, now: datetime) -> dict | None:
@@ -169,6 +194,17 @@ def _object_ids(ids) -> list[ObjectId]:
     return valid
 
 
+def _hand_back(collection, ids: list[ObjectId]) -> list[str]:
+    """The process is about to be stopped: queue the rows not yet started in a new job (they
+    are still `pending`, so any worker can take them) and return their ids."""
+    rows = [
+        (str(doc["_id"]), doc["key"]) for doc in collection.find({"_id": {"$in": ids}}, {"key": 1})
+    ]
+    enqueue_delivery_best_effort(rows)
+    log.warning("shutting down: %d email(s) handed back to the queue", len(rows))
+    return [row_id for row_id, _key in rows]
+
+
 def deliver(email_log_ids, now: datetime | None = None) -> dict:
     """Deliver a batch of outbox rows; returns {status, counts, rows}. After a transient failure
     the rest of the batch waits with it (no attempt used) and one job is scheduled for them."""
@@ -177,7 +213,12 @@ def deliver(email_log_ids, now: datetime | None = None) -> dict:
     rows: dict[str, str] = {}
     retry: list[tuple[str, str]] = []
     retry_at: datetime | None = None
-    for row_id in _object_ids(email_log_ids):
+    ids = _object_ids(email_log_ids)
+    for position, row_id in enumerate(ids):
+        if shutdown.announced():
+            handed_back = _hand_back(collection, ids[position:])
+            rows.update(dict.fromkeys(handed_back, "handed_back"))
+            break
         # Read per row: a batch takes a while, and each lease must run from when it is taken.
         moment = now or clock.now()
         if retry_at is not None:
@@ -210,7 +251,9 @@ def deliver(email_log_ids, now: datetime | None = None) -> dict:
     counts: dict[str, int] = {}
     for status in rows.values():
         counts[status] = counts.get(status, 0) + 1
-    if "retry_scheduled" in counts:
+    if "handed_back" in counts:
+        summary = "handed_back"
+    elif "retry_scheduled" in counts:
         summary = "retry_scheduled"
     elif len(counts) == 1:
         summary = next(iter(counts))
@@ -219,10 +262,10 @@ def deliver(email_log_ids, now: datetime | None = None) -> dict:
     return {"status": summary, "counts": counts, "rows": rows}
 
 
-def catch_up(now: datetime | None = None) -> dict:
-    """Re-enqueue `pending` rows overdue by more than a minute and `sending` rows whose lease
+def catch_up(now: datetime | None = None, grace: timedelta = CATCH_UP_GRACE) -> dict:
+    """Re-enqueue `pending` rows overdue by more than `grace` and `sending` rows whose lease
     expired (never a row still waiting for its retry time); fail expired leases that had used
-    the last attempt. The meetings issue's 5-minute job calls this."""
+    the last attempt. The 5-minute job calls this; after Redis lost its jobs, with no grace."""
     now = now or clock.now()
     collection = get_db().email_log
     exhausted = collection.update_many(
@@ -235,7 +278,7 @@ def catch_up(now: datetime | None = None) -> dict:
     due = collection.find(
         {
             "$or": [
-                {"status": "pending", "next_attempt_at": {"$lte": now - CATCH_UP_GRACE}},
+                {"status": "pending", "next_attempt_at": {"$lte": now - grace}},
                 {"status": "sending", "lease_until": {"$lt": now}},
             ]
         },
@@ -246,4 +289,19 @@ def catch_up(now: datetime | None = None) -> dict:
     if rows:
         enqueue_delivery(rows)
         log.info("email catch-up: %d row(s) re-enqueued", len(rows))
-    return {"status": "ok", "requeued": len(rows), "failed": exhausted.modified_count}
+    # Rows leased right now: a live worker finishes them; if it died, one job taken when the
+    # last of those leases ends sends what is left (a no-op when the worker was fine).
+    leased = list(
+        collection.find(
+            {"status": "sending", "lease_until": {"$gte": now}}, {"key": 1, "lease_until": 1}
+        ).limit(CATCH_UP_LIMIT)
+    )
+    if leased:
+        ends = max(doc["lease_until"] for doc in leased) + DUE_TOLERANCE
+        enqueue_delivery([(str(doc["_id"]), doc["key"]) for doc in leased], at=ends)
+    return {
+        "status": "ok",
+        "requeued": len(rows),
+        "chased": len(leased),
+        "failed": exhausted.modified_count,
+    }

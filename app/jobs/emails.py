@@ -1,7 +1,7 @@
 """Email jobs (queue `email`; no RQ Retry: delivery schedules its own retries, DESIGN 6)."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rq import get_current_job
 
@@ -14,9 +14,13 @@ def deliver_emails_task(email_log_ids: list[str]) -> dict:
     return delivery.deliver(email_log_ids)
 
 
-def catch_up_emails_task(now: str | None = None) -> dict:
-    """Re-enqueue overdue pending rows and expired leases (delivery.catch_up)."""
-    return delivery.catch_up(datetime.fromisoformat(now) if now else None)
+def catch_up_emails_task(now: str | None = None, grace_s: float | None = None) -> dict:
+    """Re-enqueue overdue pending rows and chase leases (delivery.catch_up); `grace_s` 0 when
+    no job can be in flight for them (a worker starting, Redis restored)."""
+    moment = datetime.fromisoformat(now) if now else None
+    if grace_s is None:
+        return delivery.catch_up(moment)
+    return delivery.catch_up(moment, grace=timedelta(seconds=grace_s))
 
 
 def _deliver_now(result: dict) -> dict:

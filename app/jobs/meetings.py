@@ -1,6 +1,6 @@
 """Meeting jobs: statuses (every 5 minutes), reminder sweep (hourly), one reminder."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from app import clock
 from app.email.delivery import catch_up
@@ -23,6 +23,17 @@ def update_meeting_statuses_task(now=None) -> dict:
         sent = reminders.sweep(moment)
         emails = catch_up(moment)
         return {"status": "ok", **statuses, "reminders": sent, "emails": emails}
+
+
+def recover_lost_jobs_task(now=None) -> dict:
+    """After Redis lost its data: re-arm the exact-time reminders of upcoming meetings, run
+    the status and reminder sweeps, and re-enqueue every pending email at once."""
+    moment = clock.resolve(now)
+    armed = reminders.rearm_upcoming(moment)
+    statuses = update_statuses(moment)
+    sent = reminders.sweep(moment)
+    emails = catch_up(moment, grace=timedelta(0))
+    return {"status": "ok", "rearmed": armed, **statuses, "reminders": sent, "emails": emails}
 
 
 def send_meeting_reminders_task(now=None) -> dict:

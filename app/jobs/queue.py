@@ -32,8 +32,12 @@ POLICIES: dict[str, JobPolicy] = {
     "app.jobs.maintenance": JobPolicy(queue="default", timeout=60),
     "app.jobs.meetings": JobPolicy(queue="high_priority", timeout=240),
     # A batch is delivery.BATCH_SIZE rows; after a transient failure the rest of it waits
-    # without calling the provider, so the timeout bounds a batch of normal sends.
-    "app.jobs.emails": JobPolicy(queue="email", timeout=300),
+    # without calling the provider, so the timeout bounds a batch of normal sends. Provider
+    # failures are rescheduled by delivery itself; RQ's retry is for the job that raised or
+    # died (MongoDB unreachable, a killed worker), and rows make resending safe.
+    "app.jobs.emails": JobPolicy(
+        queue="email", timeout=300, retry=Retry(max=5, interval=[5, 15, 30, 60, 120])
+    ),
 }
 
 

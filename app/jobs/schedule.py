@@ -98,14 +98,23 @@ class Runnable:
 
 
 HEALTH_CHECK = Runnable(func="app.jobs.maintenance.health_check", queue="default", takes_now=False)
+# What the scheduler runs when it finds its entries missing (a new or flushed Redis): the work
+# Redis held (exact-time reminders, queued deliveries) re-derived from MongoDB.
+RECOVERY = Runnable(
+    func="app.jobs.meetings.recover_lost_jobs_task",
+    queue="high_priority",
+    takes_now=True,
+    timeout=240,
+)
 
 
 def runnable_jobs(table=RECURRING) -> dict[str, Runnable]:
-    """Every job that can be run by name: the recurring ones (which take `now`) and
-    `health-check`."""
+    """Every job that can be run by name: the recurring ones (which take `now`),
+    `recover-lost-jobs` and `health-check`."""
     jobs = {
         entry.id: Runnable(entry.func, entry.queue, takes_now=True, timeout=entry.timeout)
         for entry in table
     }
+    jobs["recover-lost-jobs"] = RECOVERY
     jobs["health-check"] = HEALTH_CHECK
     return jobs

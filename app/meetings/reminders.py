@@ -100,6 +100,20 @@ def arm(meeting: dict, now: datetime | None = None) -> None:
             )
 
 
+def rearm_upcoming(now: datetime | None = None) -> int:
+    """Arm again the reminders of every future scheduled meeting (after Redis lost its
+    scheduled jobs); job ids are fixed and sending claims a lease, so nothing goes twice."""
+    now = now or clock.now()
+    meetings = get_db().meetings.find(
+        {"status": "scheduled", "scheduled_at": {"$gt": now}}, {"_id": 1, "scheduled_at": 1}
+    )
+    count = 0
+    for meeting in meetings:
+        arm(meeting, now)
+        count += 1
+    return count
+
+
 def disarm(meeting: dict) -> None:
     """Remove the meeting's scheduled reminder jobs for its current time (best-effort: a stale
     job finds the meeting moved or cancelled and does nothing)."""
