@@ -11,6 +11,7 @@ from app.dashboard import register_dashboard
 from app.db import register_db
 from app.errors import register_errors
 from app.extensions import register_cors, register_limiter, register_proxy
+from app.jobs.table import register_jobs
 from app.log import register_logging
 
 
@@ -21,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_logging(app)
     register_proxy(app)
     register_db(app)
+    register_jobs(app)
     register_body_rules(app)
     register_cors(app)
     register_api(app)

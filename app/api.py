@@ -4,11 +4,9 @@ import swagger_ui_bundle
 from flask import Blueprint, Flask
 
 from app.extensions import api
+from app.http import API_PREFIX
 
-API_PREFIX = "/api/v1"
 DOCS_ASSETS_URL = f"{API_PREFIX}/docs/assets/"
-# The OpenAPI security requirement of routes that take an access token.
-BEARER = [{"bearerAuth": []}]
 
 docs_assets = Blueprint(
     "docs_assets",

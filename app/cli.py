@@ -11,8 +11,8 @@ from pymongo.errors import PyMongoError
 
 from app.db import INDEX_BUILD_TIMEOUT_S, ensure_indexes
 from app.email.cli import email_cli
-from app.jobs import queue as job_queue
-from app.jobs.schedule import RECURRING, runnable_jobs
+from app.jobs.table import RECURRING, runnable_jobs
+from app.queue import enqueue
 
 jobs_cli = AppGroup("jobs", help="Run and list background jobs.")
 users_cli = AppGroup("users", help="Manage users.")
@@ -65,9 +65,7 @@ def run_job(name: str, now: str | None, sync: bool, wait: float):
         result = import_attribute(spec.func)(**kwargs)
         click.echo(json.dumps(result, default=str))
         return
-    job = job_queue.enqueue(
-        spec.func, queue=spec.queue, timeout=spec.timeout, meta={"name": name}, **kwargs
-    )
+    job = enqueue(spec.func, meta={"name": name}, **kwargs)
     click.echo(f"enqueued {name} as job {job.id} on {job.origin}", err=True)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:

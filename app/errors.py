@@ -1,4 +1,4 @@
-"""The one error vocabulary and JSON error shape of the API (DESIGN 5.1)."""
+"""The one error vocabulary and JSON error shape of the API."""
 
 import logging
 

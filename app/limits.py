@@ -1,10 +1,11 @@
-"""Rate-limit keys and exemptions (DESIGN 5.5); the limiter itself is in app.extensions."""
+"""Rate-limit keys and exemptions; the limiter itself is in app.extensions."""
 
 from flask import request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_limiter.util import get_remote_address
 
-API_PREFIX = "/api/v1"
+from app.http import API_PREFIX
+
 # Liveness/readiness probes, the docs and the signed webhook are never limited.
 EXEMPT_PREFIXES = (
     f"{API_PREFIX}/health",

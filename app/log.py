@@ -11,7 +11,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-# Loggers that print secrets or bodies at DEBUG (PITFALLS 4.3).
+# Loggers that print secrets or bodies at DEBUG (python_http_client logs the API key).
 QUIET_LOGGERS = ("python_http_client", "sendgrid", "urllib3", "werkzeug")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s%(job_id)s] %(message)s"
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s"

@@ -4,10 +4,11 @@ through the same services the API uses (so their emails land in the dev outbox).
 from datetime import timedelta
 
 from app import clock
-from app.auth.passwords import hash_password
 from app.goals.service import achieve_milestone, create_goal
 from app.meetings import service as meetings
+from app.passwords import hash_password
 from app.users import service as users
+from app.users.phase import start_tracking
 
 DEMO_EMAIL = "demo@goalgetter.example"
 DEMO_PASSWORD = "demo-password-123"
@@ -37,7 +38,7 @@ def seed_demo() -> dict:
         )
         goals.append(goal)
     achieve_milestone(user["_id"], goals[0]["_id"], 0)
-    user, first = meetings.start_tracking(user)
+    user, first = start_tracking(user)
     # A meeting running right now, so the coach chat is open for the demo.
     now = clock.now()
     running = meetings.create_meeting(user, now + timedelta(seconds=5), 60)

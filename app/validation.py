@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from marshmallow import ValidationError, fields, validate
 
-from app.auth.passwords import MAX_LENGTH, MIN_LENGTH
+from app.passwords import MAX_LENGTH, MIN_LENGTH
 
 
 def validate_timezone(value: str) -> None:

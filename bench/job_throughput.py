@@ -10,8 +10,8 @@ from app.config import force_utc
 force_utc()
 
 from app import create_app  # noqa: E402
+from app import queue as job_queue  # noqa: E402
 from app.config import testing_settings  # noqa: E402
-from app.jobs import queue as job_queue  # noqa: E402
 from app.jobs.workers import build_worker  # noqa: E402
 from app.redis import connection  # noqa: E402
 from bench.servers import servers  # noqa: E402
@@ -22,7 +22,7 @@ def drain(app, conn, count: int, in_process: bool) -> float:
     """Enqueue `count` no-op jobs, drain them with one burst worker; returns jobs/s."""
     with app.app_context():
         for index in range(count):
-            job_queue.enqueue("bench.jobs_for_bench.noop", index, queue="default")
+            job_queue.enqueue("bench.jobs_for_bench.noop", index)
     worker = BurstWorker.for_app(app, conn) if in_process else build_worker(app, connection=conn)
     started = time.perf_counter()
     worker.work(burst=True, logging_level="WARNING")

@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
+from app.email import types  # noqa: E402
 from app.email.render import render_email  # noqa: E402
-from app.email.samples import PREVIEWS, sample_data, sample_recipient  # noqa: E402
+from app.email.samples import sample_recipient  # noqa: E402
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -73,10 +74,10 @@ def main(argv: list[str]) -> int:
     binary = chromium()
     app = create_app({"APP_ENV": "development", "REDIS_URL": None})
     with app.app_context():
-        for email_type, variant in PREVIEWS:
+        for email_type, variant in types.previews():
             name = email_type + (f"-{variant}" if variant else "")
             rendered = render_email(
-                email_type, sample_recipient(), sample_data(email_type, variant)
+                email_type, sample_recipient(), types.get(email_type).sample(variant)
             )
             page = out / f"{name}.html"
             page.write_text(rendered.html)

@@ -1,6 +1,6 @@
 """Helpers for tests that need users and tokens."""
 
-from app.auth.passwords import hash_password
+from app.passwords import hash_password
 from app.users.service import create_user
 
 PASSWORD = "correct horse battery"

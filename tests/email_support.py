@@ -1,4 +1,4 @@
-"""Helpers for the email tests: a fake SendGrid, documents as the other issues will write them,
+"""Helpers for the email tests: a fake SendGrid, documents as the flows write them,
 and the release of RQ's scheduled jobs that are due at the simulated time."""
 
 import json
@@ -14,7 +14,7 @@ from rq.registry import ScheduledJobRegistry
 
 from app import clock
 from app.db import get_db
-from app.jobs.queue import QUEUES
+from app.queue import QUEUES
 from tests.fake_http import ClientGone, FakeServer, Reply, client_gone
 
 # Far beyond the real date, so jobs scheduled with enqueue_at are never due in real time and
@@ -103,7 +103,7 @@ class FakeSendGrid:
 
 
 def make_user(**fields) -> dict:
-    """Insert a user as the accounts issue will (DESIGN 4); returns the document."""
+    """Insert a user as the accounts flows do; returns the document."""
     user = {
         "_id": ObjectId(),
         "email": f"user-{ObjectId()}@example.com",
@@ -120,7 +120,7 @@ def make_user(**fields) -> dict:
 
 
 def make_meeting(user: dict, scheduled_at: datetime, **fields) -> dict:
-    """Insert a meeting as the meetings issue will."""
+    """Insert a meeting as the meetings flows do."""
     meeting = {
         "_id": ObjectId(),
         "user_id": user["_id"],

@@ -6,7 +6,7 @@ from datetime import datetime
 from icalendar import Calendar
 from rq.registry import ScheduledJobRegistry
 
-from app.jobs.queue import QUEUES
+from app.queue import QUEUES
 from tests.accounts import bearer, login, make_user
 
 

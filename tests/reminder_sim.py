@@ -12,10 +12,10 @@ from rq import Queue
 
 from app import clock
 from app.db import get_db
-from app.jobs.queue import QUEUES
 from app.jobs.recurring import RecurringScheduler
 from app.meetings import reminders
 from app.meetings import service as meetings
+from app.queue import QUEUES
 from tests.accounts import make_user
 from tests.email_support import release_due
 from tests.workers import BurstWorker

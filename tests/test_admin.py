@@ -12,9 +12,9 @@ from rq_scheduler import Scheduler
 from app import clock
 from app.db import get_db
 from app.email.outbox import queue_email
-from app.jobs.queue import QUEUES
 from app.jobs.recurring import next_runs, sync
-from app.jobs.schedule import RECURRING, runnable_jobs
+from app.jobs.table import RECURRING, runnable_jobs
+from app.queue import QUEUES
 from tests.accounts import bearer, login, make_user
 from tests.email_support import T0
 from tests.meetings_support import session

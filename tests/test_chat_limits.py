@@ -1,4 +1,4 @@
-"""30 requests a minute per user on each chat route, whatever the IP (DESIGN 5.5)."""
+"""30 requests a minute per user on each chat route, whatever the IP."""
 
 import time
 

@@ -20,7 +20,7 @@ from app import clock
 from app.db import get_db
 from app.email import outbox
 from app.jobs.recurring import HEARTBEAT_KEY
-from app.jobs.schedule import RECOVERY, RECURRING
+from app.jobs.table import RECOVERY, RECURRING
 from app.meetings import reminders
 from app.meetings import service as meetings
 from devtools.services import MongoServer, RedisServer

@@ -1,5 +1,5 @@
 """Delivery through the real sendgrid client against a local fake SendGrid: outcomes, retries,
-leases, degraded mode (DESIGN 6, 7)."""
+leases, degraded mode."""
 
 import logging
 import threading
@@ -11,7 +11,7 @@ from rq.registry import ScheduledJobRegistry
 
 from app import clock
 from app.email import delivery, outbox, providers
-from app.jobs.queue import enqueue
+from app.queue import enqueue
 from tests.email_support import (
     API_KEY,
     T0,
@@ -168,7 +168,7 @@ def test_a_server_that_never_answers_is_retried(
             assert sent["provider_message_id"] == "msg0002"
     finally:
         release.set()
-    # The fake did receive the first request: this is DESIGN 6's one possible duplicate.
+    # The fake did receive the first request: the one possible duplicate of the delivery promise.
     assert len(fake_sendgrid.requests) == 2
 
 
@@ -329,7 +329,7 @@ def test_an_expired_lease_is_caught_up_and_an_exhausted_one_fails(
 def test_the_api_key_is_never_logged(email_ctx, fake_sendgrid, run_worker, caplog):
     fake_sendgrid.script = [Reply(401, b'{"errors":[{"message":"bad key"}]}')]
     # Everything at DEBUG except what the app pins: python_http_client prints the
-    # Authorization header at DEBUG (PITFALLS 4.3), so it must stay at WARNING.
+    # Authorization header at DEBUG, so it must stay at WARNING.
     with caplog.at_level(logging.DEBUG):
         queued = _welcome()
         run_worker(email_ctx)

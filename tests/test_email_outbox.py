@@ -10,9 +10,10 @@ from rq.job import Job
 from rq.registry import FinishedJobRegistry
 
 from app.db import get_db
-from app.email import delivery, outbox, service
+from app.email import delivery, outbox, send
+from app.email.send import accepted
 from app.errors import NotFound
-from app.jobs.queue import enqueue
+from app.queue import enqueue
 from tests.email_support import T0, advance, make_goal, make_meeting, make_user, row
 
 BODY_FIELDS = ("subject", "html", "text", "attachments", "headers")
@@ -161,28 +162,30 @@ def test_the_catch_up_batches_too(email_ctx, redis_conn):
 def test_one_hour_reminders_are_delivered_on_high_priority(email_ctx, redis_conn):
     user = make_user()
     meeting = make_meeting(user, T0 + timedelta(minutes=55))
-    assert service.send_meeting_reminder(str(meeting["_id"]), "1h") is True
-    assert service.send_meeting_reminder(str(meeting["_id"]), "24h") is True
+    start = meeting["scheduled_at"]
+    assert accepted(send.send_reminder(meeting["_id"], user["_id"], "1h", start))
+    assert accepted(send.send_reminder(meeting["_id"], user["_id"], "24h", start))
     assert [j.args[0] for j in _jobs(redis_conn, "high_priority")] == [
         [str(get_db().email_log.find_one({"key": {"$regex": "^reminder-1h:"}})["_id"])]
     ]
     assert len(_jobs(redis_conn, "email")) == 1
 
 
-def test_service_functions_use_the_documented_keys(email_ctx):
+def test_send_functions_use_the_documented_keys(email_ctx):
     user = make_user(email="ada@example.com", name="Ada")
     uid = str(user["_id"])
     meeting = make_meeting(user, T0 + timedelta(days=2), sequence=3)
     goal = make_goal(user, achieved=(0, 1))
     epoch = int(meeting["scheduled_at"].timestamp())
     mid = str(meeting["_id"])
-    assert service.send_welcome_email("Ada@Example.com", "Ada", "https://verify") is True
-    assert service.send_meeting_invitation(mid) is True
-    assert service.send_meeting_cancellation(mid) is True
-    assert service.send_meeting_reminder(mid, "24h") is True
-    assert service.send_goal_milestone(str(goal["_id"]), 1) is True
-    assert service.send_phase_transition(uid) is True
-    assert service.send_password_reset(uid, "https://app/reset?token=abc") is True
+    start = meeting["scheduled_at"]
+    assert accepted(send.send_welcome(uid, "https://verify"))
+    assert accepted(send.send_invitation(meeting))
+    assert accepted(send.send_cancellation(meeting))
+    assert accepted(send.send_reminder(mid, uid, "24h", start))
+    assert accepted(send.send_milestone(uid, goal["_id"], 1))
+    assert accepted(send.send_phase_transition(uid))
+    assert accepted(send.send_password_reset(uid, "https://app/reset?token=abc", "abc"))
     keys = {doc["type"]: doc["key"] for doc in get_db().email_log.find()}
     reset_key = keys.pop("password_reset")
     assert reset_key.startswith(f"password-reset:{uid}:")
@@ -195,17 +198,17 @@ def test_service_functions_use_the_documented_keys(email_ctx):
         "phase_transition": f"phase:{uid}:tracking",
     }
     # A new reset token is a new email; the same one is not.
-    assert service.send_password_reset(uid, "https://app/reset?token=abc") is True
-    assert service.send_password_reset(uid, "https://app/reset?token=def") is True
+    assert send.send_password_reset(uid, "https://app/reset?token=abc", "abc")["created"] is False
+    assert accepted(send.send_password_reset(uid, "https://app/reset?token=def", "def"))
     assert get_db().email_log.count_documents({"type": "password_reset"}) == 2
 
 
-def test_service_functions_report_what_was_not_accepted(email_ctx):
+def test_send_functions_report_what_was_not_accepted(email_ctx):
     quiet = make_user(email_notifications=False)
     bounced = make_user(email_status="bounced")
-    assert service.send_phase_transition(str(quiet["_id"])) is False
-    assert service.send_password_reset(str(quiet["_id"]), "https://r/1") is True
-    assert service.send_password_reset(str(bounced["_id"]), "https://r/2") is False
+    assert not accepted(send.send_phase_transition(quiet["_id"]))
+    assert accepted(send.send_password_reset(quiet["_id"], "https://r/1", "t1"))
+    assert not accepted(send.send_password_reset(bounced["_id"], "https://r/2", "t2"))
 
 
 def test_bad_references_raise_and_write_nothing(email_ctx):

@@ -8,14 +8,20 @@ import pytest
 from icalendar import Calendar
 
 from app.db import get_db
-from app.email import EMAIL_TYPES, service
+from app.email import send, types
 from app.email.render import render_email
-from app.email.samples import PREVIEWS, sample_data, sample_recipient
+from app.email.samples import sample_recipient
 from app.email.tokens import make_unsubscribe_token
 from tests.email_support import make_goal, make_meeting, make_user
 
 # Wednesday 09:00 in New York (EST, UTC-5) is 14:00 UTC.
 MEETING_AT = datetime(2031, 1, 15, 14, 0, tzinfo=UTC)
+
+
+def _preview(email_type: str, variant: str | None, **recipient):
+    """One type rendered on its preview data."""
+    data = types.get(email_type).sample(variant)
+    return render_email(email_type, sample_recipient(**recipient), data)
 
 
 @pytest.fixture
@@ -29,23 +35,24 @@ def _send(email_type: str, user: dict) -> dict:
     meeting = make_meeting(user, MEETING_AT)
     mid = str(meeting["_id"])
     if email_type == "welcome":
-        service.send_welcome_email(user["email"], user["name"], "https://api/verify?token=v")
+        send.send_welcome(uid, "https://api/verify?token=v")
     elif email_type == "password_reset":
-        service.send_password_reset(uid, "https://app/reset-password?token=r")
+        send.send_password_reset(uid, "https://app/reset-password?token=r", "r")
     elif email_type == "goal_milestone":
-        service.send_goal_milestone(str(make_goal(user)["_id"]), 0)
+        send.send_milestone(uid, make_goal(user)["_id"], 0)
     elif email_type == "phase_transition":
-        service.send_phase_transition(uid)
+        send.send_phase_transition(uid)
     elif email_type == "meeting_invitation":
-        service.send_meeting_invitation(mid)
+        send.send_invitation(meeting)
     elif email_type == "meeting_cancellation":
-        get_db().meetings.update_one(
+        cancelled = get_db().meetings.find_one_and_update(
             {"_id": meeting["_id"]},
             {"$set": {"status": "cancelled", "sequence": 1}, "$unset": {"slot_taken": ""}},
+            return_document=True,
         )
-        service.send_meeting_cancellation(mid)
+        send.send_cancellation(cancelled)
     else:
-        service.send_meeting_reminder(mid, "24h")
+        send.send_reminder(mid, uid, "24h", meeting["scheduled_at"])
     stored = get_db().email_log.find_one({"type": email_type})
     return {"row": stored, "meeting": meeting}
 
@@ -61,7 +68,7 @@ SUBJECTS = {
 }
 
 
-@pytest.mark.parametrize("email_type", sorted(EMAIL_TYPES))
+@pytest.mark.parametrize("email_type", sorted(types.TYPES))
 def test_the_exact_json_sent_for_each_type(ada, email_ctx, fake_sendgrid, run_worker, email_type):
     sent = _send(email_type, ada)
     stored, meeting = sent["row"], sent["meeting"]
@@ -81,7 +88,7 @@ def test_the_exact_json_sent_for_each_type(ada, email_ctx, fake_sendgrid, run_wo
         "custom_args": {"email_log_id": str(stored["_id"])},
         "reply_to": {"email": "help@goalgetter.example"},
     }
-    if EMAIL_TYPES[email_type]:
+    if not types.get(email_type).critical:
         token = make_unsubscribe_token(str(ada["_id"]))
         expected["headers"] = {
             "List-Unsubscribe": f"<https://api.goalgetter.example/api/v1/unsubscribe?token={token}>",
@@ -116,12 +123,13 @@ def test_the_exact_json_sent_for_each_type(ada, email_ctx, fake_sendgrid, run_wo
 
 def test_an_update_keeps_the_uid_and_carries_its_sequence(ada, email_ctx):
     meeting = make_meeting(ada, MEETING_AT)
-    service.send_meeting_invitation(str(meeting["_id"]))
-    get_db().meetings.update_one(
+    send.send_invitation(meeting)
+    moved = get_db().meetings.find_one_and_update(
         {"_id": meeting["_id"]},
         {"$set": {"scheduled_at": MEETING_AT + timedelta(hours=2), "sequence": 1}},
+        return_document=True,
     )
-    service.send_meeting_invitation(str(meeting["_id"]))
+    send.send_invitation(moved)
     first, update = get_db().email_log.find({"type": "meeting_invitation"}).sort("key", 1)
     assert update["subject"] == "Updated: your coaching session is now Wed, Jan 15 at 11:00 AM EST"
     events = [
@@ -136,7 +144,7 @@ def test_an_update_keeps_the_uid_and_carries_its_sequence(ada, email_ctx):
 def test_a_24h_reminder_shows_new_york_time_and_zone(email_ctx):
     user = make_user(name="Ada", timezone="America/New_York")
     meeting = make_meeting(user, MEETING_AT)
-    service.send_meeting_reminder(str(meeting["_id"]), "24h")
+    send.send_reminder(meeting["_id"], user["_id"], "24h", meeting["scheduled_at"])
     stored = get_db().email_log.find_one({"type": "meeting_reminder"})
     for body in (stored["html"], stored["text"]):
         assert "Wednesday, January 15, 2031" in body
@@ -149,7 +157,7 @@ def test_a_24h_reminder_shows_new_york_time_and_zone(email_ctx):
 def test_summer_time_gets_its_own_abbreviation(email_ctx):
     user = make_user(timezone="America/New_York")
     meeting = make_meeting(user, datetime(2031, 7, 15, 13, 0, tzinfo=UTC))
-    service.send_meeting_reminder(str(meeting["_id"]), "1h")
+    send.send_reminder(meeting["_id"], user["_id"], "1h", meeting["scheduled_at"])
     stored = get_db().email_log.find_one({"type": "meeting_reminder"})
     assert stored["subject"] == "One hour to go! Your coaching session starts at 9:00 AM EDT"
     assert "One hour to go" in stored["text"]
@@ -157,9 +165,9 @@ def test_summer_time_gets_its_own_abbreviation(email_ctx):
 
 def test_a_script_tag_as_name_is_escaped_in_html(email_ctx):
     name = "<script>alert(1)</script>"
-    for email_type, variant in PREVIEWS:
+    for email_type, variant in types.previews():
         rendered = render_email(
-            email_type, sample_recipient(name=name), sample_data(email_type, variant)
+            email_type, sample_recipient(name=name), types.get(email_type).sample(variant)
         )
         assert "<script" not in rendered.html.lower()
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered.html
@@ -168,16 +176,16 @@ def test_a_script_tag_as_name_is_escaped_in_html(email_ctx):
 
 
 def test_css_is_inlined_and_no_style_element_survives(email_ctx):
-    for email_type, variant in PREVIEWS:
-        rendered = render_email(email_type, sample_recipient(), sample_data(email_type, variant))
+    for email_type, variant in types.previews():
+        rendered = _preview(email_type, variant)
         assert "<style" not in rendered.html.lower()
         assert 'class="card" style="background-color: #ffffff;' in rendered.html
         assert 'class="button" href=' in rendered.html
 
 
 def test_the_voice_is_the_configured_coach_with_support_and_frontend_links(email_ctx):
-    for email_type, variant in PREVIEWS:
-        rendered = render_email(email_type, sample_recipient(), sample_data(email_type, variant))
+    for email_type, variant in types.previews():
+        rendered = _preview(email_type, variant)
         for body in (rendered.html, rendered.text):
             assert "Let's make it happen," in body
             assert "Coach Momentum" in body
@@ -192,9 +200,9 @@ def test_the_voice_is_the_configured_coach_with_support_and_frontend_links(email
 
 
 def test_footer_offers_unsubscribe_only_where_preferences_apply(email_ctx):
-    for email_type, variant in PREVIEWS:
-        rendered = render_email(email_type, sample_recipient(), sample_data(email_type, variant))
-        if EMAIL_TYPES[email_type]:
+    for email_type, variant in types.previews():
+        rendered = _preview(email_type, variant)
+        if not types.get(email_type).critical:
             assert "/api/v1/unsubscribe?token=" in rendered.text
             assert rendered.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         else:
@@ -205,18 +213,18 @@ def test_footer_offers_unsubscribe_only_where_preferences_apply(email_ctx):
 def test_milestone_progress_and_the_last_milestone(email_ctx):
     user = make_user(name="Ada")
     goal = make_goal(user, titles=("5k", "10k"), achieved=(0,))
-    service.send_goal_milestone(str(goal["_id"]), 0)
+    send.send_milestone(user["_id"], goal["_id"], 0)
     first = get_db().email_log.find_one({"key": f"milestone:{goal['_id']}:0"})
     assert "1 of 2 milestones achieved" in first["text"]
     assert 'Next up: "10k"' in first["text"]
     # The flow may write achieved_at after queueing: the celebrated one counts regardless.
-    service.send_goal_milestone(str(goal["_id"]), 1)
+    send.send_milestone(user["_id"], goal["_id"], 1)
     last = get_db().email_log.find_one({"key": f"milestone:{goal['_id']}:1"})
     assert "2 of 2 milestones achieved" in last["text"]
     assert "you achieved your goal!" in last["text"]
 
 
-@pytest.mark.parametrize(("email_type", "variant"), PREVIEWS)
+@pytest.mark.parametrize(("email_type", "variant"), types.previews())
 def test_flask_email_preview_renders_every_type(email_app, email_type, variant):
     args = ["email", "preview", email_type] + (["--variant", variant] if variant else [])
     result = email_app.test_cli_runner().invoke(args=args)

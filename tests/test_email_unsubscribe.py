@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 
 from app.db import get_db
-from app.email import outbox, service
+from app.email import outbox
+from app.email.send import accepted, send_invitation
 from app.email.tokens import make_unsubscribe_token
 from tests.email_support import T0, make_meeting, make_user
 
@@ -45,7 +46,7 @@ def test_one_click_post_with_the_form_body_turns_notifications_off(email_app, us
     assert response.get_json() == {"status": "unsubscribed"}
     assert _notifications(user) is False
     meeting = make_meeting(user, T0 + timedelta(days=1))
-    assert service.send_meeting_invitation(str(meeting["_id"])) is False
+    assert not accepted(send_invitation(meeting))
     # Idempotent: a second click is fine.
     again = email_app.test_client().post(
         f"{URL}?token={token}", data={"List-Unsubscribe": "One-Click"}

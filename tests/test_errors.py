@@ -1,4 +1,4 @@
-"""Every error is the JSON shape of DESIGN 5.1 with the right status."""
+"""Every error is the one JSON error shape with the right status."""
 
 import pytest
 from flask_smorest import Blueprint

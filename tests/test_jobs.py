@@ -4,7 +4,7 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 
-from app.jobs import queue as job_queue
+from app import queue as job_queue
 
 
 def test_health_check_runs_on_a_burst_worker(app, run_worker, redis_conn):
@@ -31,7 +31,7 @@ def test_raising_job_lands_in_failed_registry_with_traceback(app, run_worker, re
     traceback = failed.latest_result().exc_string
     assert "Traceback" in traceback
     assert "ValueError: exploded: on purpose" in traceback
-    # Failures are kept 7 days, not RQ's default year (PITFALLS 2.5).
+    # Failures are kept 7 days, not RQ's default year.
     assert 0 < redis_conn.ttl(failed.key) <= 7 * 24 * 3600
 
 
@@ -62,4 +62,4 @@ def test_unknown_queue_is_refused(app):
     import pytest
 
     with app.app_context(), pytest.raises(ValueError):
-        job_queue.enqueue("app.jobs.maintenance.health_check", queue="nope")
+        job_queue.get_queue("nope")

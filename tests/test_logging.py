@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from app.jobs import queue as job_queue
+from app import queue as job_queue
 
 
 @pytest.fixture

@@ -214,13 +214,14 @@ def test_overlaps_with_a_live_meeting_are_409(email_app, client, ada, fake_sendg
 
 
 def test_concurrent_overlapping_requests_book_one_meeting(email_app, ada, monkeypatch):
-    check = service._check_overlap
+    check = service._overlaps
 
     def slow_check(*args, **kwargs):
-        check(*args, **kwargs)
+        found = check(*args, **kwargs)
         time.sleep(0.05)  # widen the gap between the check and the insert that the lock closes
+        return found
 
-    monkeypatch.setattr(service, "_check_overlap", slow_check)
+    monkeypatch.setattr(service, "_overlaps", slow_check)
     starts = [AT + timedelta(minutes=3 * i) for i in range(8)]  # all within 30 minutes
     barrier = threading.Barrier(len(starts))
     statuses = []

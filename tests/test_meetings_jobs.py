@@ -10,6 +10,7 @@ from bson import ObjectId
 
 from app import clock
 from app.db import get_db
+from app.email.send import reminder_key
 from app.jobs.maintenance import cleanup_old_messages_task
 from app.jobs.meetings import send_meeting_reminders_task, update_meeting_statuses_task
 from app.meetings import reminders
@@ -148,7 +149,7 @@ def test_chat_cleanup_deletes_exactly_the_old_messages(ctx):
 
 
 def test_recurring_jobs_do_not_overlap_themselves(ctx, redis_conn):
-    from app.jobs.locks import exclusive
+    from app.queue import exclusive
 
     with exclusive(redis_conn, "update-meeting-statuses", 60) as held:
         assert held
@@ -203,16 +204,16 @@ def test_crash_between_lease_and_send_is_sent_once_after_the_lease(
     meeting = meetings.create_meeting(user, start, 30)
     due = start - timedelta(hours=24)
     frozen_clock.set_now(due)
-    real_queue_email = reminders.queue_email
+    real_send = reminders.send_reminder
     calls = {"n": 0}
 
     def crash_once(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 1:
             raise ConnectionError("worker died between the lease and the send")
-        return real_queue_email(*args, **kwargs)
+        return real_send(*args, **kwargs)
 
-    monkeypatch.setattr(reminders, "queue_email", crash_once)
+    monkeypatch.setattr(reminders, "send_reminder", crash_once)
     with pytest.raises(reminders.SweepFailed):
         reminders.sweep(due)
     stored = get_db().meetings.find_one({"_id": meeting["_id"]})
@@ -223,5 +224,5 @@ def test_crash_between_lease_and_send_is_sent_once_after_the_lease(
     assert reminders.sweep(due + reminders.LEASE)["24h"] == 1
     assert reminders.sweep(due + reminders.LEASE + timedelta(minutes=5))["24h"] == 0
     run_worker(ctx)
-    assert _reminder_keys() == [reminders.email_key("24h", meeting["_id"], start)]
+    assert _reminder_keys() == [reminder_key("24h", meeting["_id"], start)]
     assert _reminders_sent(fake_sendgrid) == 1

@@ -1,4 +1,4 @@
-"""Rate limits on the real test Redis (DESIGN 5.5)."""
+"""Rate limits on the real test Redis."""
 
 import json
 import subprocess

@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 
+from app.email.send import reminder_key
 from app.meetings import reminders
 from tests.email_support import T0
 from tests.reminder_sim import HORIZON, MEETINGS, expected_send_time, simulate
@@ -32,7 +33,7 @@ def _check(outcome, flushed: bool) -> int:
         for kind, spec in reminders.KINDS.items():
             when = expected_send_time(plan, kind)
             key = (
-                reminders.email_key(kind, plan.meeting_id, plan.final_start)
+                reminder_key(kind, plan.meeting_id, plan.final_start)
                 if plan.meeting_id is not None
                 else None
             )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 import redis
-from rq import Queue
+from rq import Queue, Retry
 from rq.job import Job
 from rq_scheduler import Scheduler
 
@@ -21,33 +21,20 @@ from app.jobs.recurring import (
     last_heartbeat,
     sync,
 )
-from app.jobs.schedule import RECOVERY, Recurring, runnable_jobs
+from app.jobs.table import RECOVERY, RECURRING, Family, Task, runnable_jobs
+
+PROBE = "app.jobs.maintenance.health_check"
+
+
+def recurring(name: str, cron: str, timeout: int, result_ttl: int) -> Task:
+    """A recurring probe entry on `default`."""
+    return Task(PROBE, Family("default", timeout, result_ttl), name, cron, lock_ttl=timeout)
+
 
 TABLE = (
-    Recurring(
-        "probe-every-5",
-        "*/5 * * * *",
-        "app.jobs.maintenance.health_check",
-        "default",
-        timeout=240,
-        result_ttl=3600,
-    ),
-    Recurring(
-        "probe-hourly",
-        "0 * * * *",
-        "app.jobs.maintenance.health_check",
-        "default",
-        timeout=600,
-        result_ttl=7200,
-    ),
-    Recurring(
-        "probe-daily",
-        "0 3 * * *",
-        "app.jobs.maintenance.health_check",
-        "default",
-        timeout=900,
-        result_ttl=3 * 86400,
-    ),
+    recurring("probe-every-5", "*/5 * * * *", timeout=240, result_ttl=3600),
+    recurring("probe-hourly", "0 * * * *", timeout=600, result_ttl=7200),
+    recurring("probe-daily", "0 3 * * *", timeout=900, result_ttl=3 * 86400),
 )
 
 
@@ -98,9 +85,7 @@ def test_changed_spec_is_registered_again(scheduler, redis_conn):
     changed = (
         TABLE[0],
         TABLE[1],
-        Recurring(
-            "probe-daily", "30 4 * * *", TABLE[2].func, "default", timeout=900, result_ttl=3 * 86400
-        ),
+        recurring("probe-daily", "30 4 * * *", timeout=900, result_ttl=3 * 86400),
     )
     report = sync(scheduler, changed)
     assert report["registered"] == ["probe-daily"]
@@ -132,19 +117,23 @@ def test_due_entry_is_enqueued_and_rescheduled(scheduler, redis_conn, app, run_w
 
 def test_recurring_ids_are_rq_safe():
     with pytest.raises(ValueError):
-        Recurring("cron:hourly", "0 * * * *", "x.y", "default", timeout=1, result_ttl=1)
+        recurring("cron:hourly", "0 * * * *", timeout=1, result_ttl=7200)
+
+
+def test_the_table_checks_timeout_lock_period_and_result_ttl():
+    with pytest.raises(ValueError, match="result TTL"):
+        recurring("too-short", "0 * * * *", timeout=60, result_ttl=600)
+    with pytest.raises(ValueError, match="lock TTL"):
+        Task(PROBE, Family("default", 60, 7200), "no-lock", "0 * * * *")
+    with pytest.raises(ValueError, match="not retried"):
+        retried = Family("default", 60, 7200, retry=Retry(max=1))
+        Task(PROBE, retried, "retried", "0 * * * *", lock_ttl=60)
 
 
 def test_runnable_jobs_include_table_recovery_and_health_check():
-    jobs = runnable_jobs(TABLE)
-    assert set(jobs) == {
-        "probe-every-5",
-        "probe-hourly",
-        "probe-daily",
-        "recover-lost-jobs",
-        "health-check",
-    }
-    assert jobs["probe-daily"].takes_now and not jobs["health-check"].takes_now
+    jobs = runnable_jobs()
+    assert set(jobs) == {entry.id for entry in RECURRING} | {"recover-lost-jobs", "health-check"}
+    assert jobs["cleanup-old-messages"].takes_now and not jobs["health-check"].takes_now
 
 
 def test_a_restored_table_enqueues_the_recovery_once(redis_conn):
@@ -194,11 +183,11 @@ NEXT_RUN_SCRIPT = """
 import json, sys
 {prelude}
 from app.jobs.recurring import RecurringScheduler, next_runs, sync
-from app.jobs.schedule import Recurring
+from app.jobs.table import Family, Task
 from app.redis import connection
 conn = connection(sys.argv[1])
-entry = Recurring("tz-probe", "0 3 * * *", "app.jobs.maintenance.health_check", "default",
-                  timeout=60, result_ttl=3 * 86400)
+entry = Task("app.jobs.maintenance.health_check", Family("default", 60, 3 * 86400),
+             "tz-probe", "0 3 * * *", lock_ttl=60)
 scheduler = RecurringScheduler(connection=conn, table=(entry,))
 sync(scheduler, (entry,))
 print(json.dumps({{i: w.isoformat() for i, w in next_runs(scheduler)}}))
@@ -227,6 +216,6 @@ def test_cron_is_utc_in_a_new_york_process(redis_url, redis_conn):
 
 
 def test_without_utc_a_new_york_process_gets_it_wrong(redis_url, redis_conn):
-    # The control: what rq-scheduler 0.14 does when TZ is left alone (PITFALLS 1.4).
+    # The control: what rq-scheduler 0.14 does when TZ is left alone.
     when = _next_run_in_new_york(redis_url, "")
     assert (when.hour, when.minute) in ((7, 0), (8, 0))

@@ -8,7 +8,7 @@ import pytest
 import sentry_sdk
 from flask import Blueprint
 
-from app.jobs import queue as job_queue
+from app import queue as job_queue
 from tests.fake_http import FakeServer
 from tests.workers import BurstWorker
 

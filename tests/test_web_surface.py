@@ -23,7 +23,7 @@ def test_dashboard_requires_basic_auth(dashboard):
 
 
 def test_dashboard_shows_our_queues(dashboard, app, redis_conn):
-    from app.jobs import queue as job_queue
+    from app import queue as job_queue
 
     with app.app_context():
         job_queue.enqueue("app.jobs.maintenance.health_check")

@@ -5,8 +5,8 @@ import signal
 
 from rq import SimpleWorker
 
-from app.jobs.queue import QUEUES
 from app.jobs.workers import AppContextMixin
+from app.queue import QUEUES
 
 
 class BurstWorker(AppContextMixin, SimpleWorker):

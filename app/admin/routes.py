@@ -5,10 +5,10 @@ from flask_smorest import Blueprint
 
 from app.admin import service
 from app.admin.schemas import EmailListArgs, EmailListSchema, JobRunSchema, JobSchema
-from app.api import BEARER
 from app.auth.decorators import admin_required
+from app.http import API_PREFIX, BEARER
 
-blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin", description="Administration")
+blp = Blueprint("admin", __name__, url_prefix=f"{API_PREFIX}/admin", description="Administration")
 
 
 @blp.route("/jobs/<name>", methods=["POST"])

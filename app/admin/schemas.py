@@ -2,7 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
-from app.email import EMAIL_TYPES, ROW_STATUSES
+from app.email import ROW_STATUSES
+from app.email.types import TYPES
 from app.meetings.schemas import aware_datetime
 from app.pagination import PageArgsSchema
 from app.validation import email_field
@@ -44,7 +45,7 @@ class EmailSchema(Schema):
 
 class EmailListArgs(PageArgsSchema):
     to = email_field()
-    type = fields.String(validate=validate.OneOf(tuple(EMAIL_TYPES)))
+    type = fields.String(validate=validate.OneOf(tuple(TYPES)))
     status = fields.String(validate=validate.OneOf(ROW_STATUSES))
     include = fields.String(validate=validate.OneOf(("body",)))
 

@@ -11,9 +11,9 @@ from rq.job import Job
 from app import clock
 from app.db import get_db
 from app.errors import APIError, NotFound, ServiceUnavailable, ValidationFailed
-from app.jobs import queue as job_queue
-from app.jobs.schedule import runnable_jobs
+from app.jobs.table import runnable_jobs
 from app.pagination import paginate
+from app.queue import enqueue
 from app.redis import RedisNotConfigured, get_redis
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -60,9 +60,7 @@ def run_job(name: str, now: datetime | None) -> Job:
             raise ValidationFailed({"now": [f"{name} takes no now."]})
         kwargs["now"] = now.isoformat()
     try:
-        return job_queue.enqueue(
-            spec.func, queue=spec.queue, timeout=spec.timeout, meta={"name": name}, **kwargs
-        )
+        return enqueue(spec.func, meta={"name": name}, **kwargs)
     except (redis.RedisError, RedisNotConfigured) as exc:
         raise ServiceUnavailable("The job queue is unreachable right now.") from exc
 

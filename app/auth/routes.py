@@ -6,7 +6,6 @@ from flask import current_app, redirect, request, url_for
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 from flask_smorest import Blueprint
 
-from app.api import BEARER
 from app.auth import google, service, tokens
 from app.auth.schemas import (
     GoogleCallbackArgs,
@@ -23,10 +22,13 @@ from app.auth.schemas import (
 )
 from app.errors import APIError
 from app.extensions import limiter
+from app.http import API_PREFIX, BEARER
 from app.pages import error_page, message_page
 from app.users.service import to_json as user_json
 
-blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Accounts and tokens")
+blp = Blueprint(
+    "auth", __name__, url_prefix=f"{API_PREFIX}/auth", description="Accounts and tokens"
+)
 
 
 @blp.route("/signup", methods=["POST"])

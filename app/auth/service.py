@@ -7,11 +7,12 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.auth import tokens
-from app.auth.passwords import PasswordIncorrect, hash_password, verify_password
 from app.db import get_db
-from app.email.outbox import queue_email
+from app.email.send import send_password_reset, send_verification, send_welcome
 from app.errors import APIError
+from app.http import API_PREFIX
 from app.ids import parse_id
+from app.passwords import PasswordIncorrect, hash_password, verify_password
 from app.users import service as users
 
 VERIFY_MAX_AGE = timedelta(days=7)
@@ -39,15 +40,13 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
 def verify_url(user: dict) -> str:
     """The signed email-verification link (7 days) for the user's current email."""
     token = _serializer("verify-email").dumps({"uid": str(user["_id"]), "email": user["email"]})
-    return f"{current_app.config['API_BASE_URL']}/api/v1/auth/verify-email?token={token}"
+    return f"{current_app.config['API_BASE_URL']}{API_PREFIX}/auth/verify-email?token={token}"
 
 
 def signup(email: str, password: str, name: str, timezone: str | None) -> tuple[dict, dict]:
     """Create a password account and queue its welcome email; returns (user, tokens)."""
     user = users.create_user(email, name, password_hash=hash_password(password), timezone=timezone)
-    queue_email(
-        "welcome", f"welcome:{user['_id']}", str(user["_id"]), {"verify_url": verify_url(user)}
-    )
+    send_welcome(user["_id"], verify_url(user))
     return user, tokens.token_pair(user, fresh=True)
 
 
@@ -55,13 +54,7 @@ def resend_verification(user: dict) -> None:
     """Queue a new verification link, unless the email is verified already."""
     if user.get("email_verified"):
         return
-    nonce = secrets.token_urlsafe(8)
-    queue_email(
-        "welcome",
-        f"verify:{user['_id']}:{nonce}",
-        str(user["_id"]),
-        {"verify_url": verify_url(user)},
-    )
+    send_verification(user["_id"], verify_url(user), nonce=secrets.token_urlsafe(8))
 
 
 def login(email: str, password: str) -> tuple[dict, dict]:
@@ -104,12 +97,7 @@ def request_password_reset(email: str) -> None:
     users.update_profile(user["_id"], {"reset_token_id": token_id})
     token = _serializer("password-reset").dumps({"uid": str(user["_id"]), "tid": token_id})
     reset_url = f"{current_app.config['FRONTEND_URL']}/reset-password?token={token}"
-    queue_email(
-        "password_reset",
-        f"password-reset:{user['_id']}:{token_id}",
-        str(user["_id"]),
-        {"reset_url": reset_url},
-    )
+    send_password_reset(user["_id"], reset_url, token_id)
 
 
 def confirm_password_reset(token: str, new_password: str) -> None:

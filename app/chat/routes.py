@@ -3,14 +3,14 @@
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint
 
-from app.api import BEARER
 from app.chat import service
 from app.chat.schemas import AccessSchema, HistoryArgs, HistorySchema, SendResultSchema, SendSchema
 from app.errors import ErrorSchema
 from app.extensions import limiter
+from app.http import API_PREFIX, BEARER
 from app.limits import user_or_ip
 
-blp = Blueprint("chat", __name__, url_prefix="/api/v1/chat", description="The coach chat")
+blp = Blueprint("chat", __name__, url_prefix=f"{API_PREFIX}/chat", description="The coach chat")
 CHAT_LIMIT = "30/minute"
 
 

@@ -26,6 +26,8 @@ from app.pagination import paginate
 CONTEXT_TURNS = 20
 CONTEXT_GOALS = 20
 ONE_MS = timedelta(milliseconds=1)
+# Messages the retention clean-up deletes per round trip.
+CLEANUP_BATCH = 1000
 
 
 class ChatLocked(APIError):
@@ -189,3 +191,17 @@ def send(user: dict, text: str) -> tuple[dict, dict]:
     replied_at = max(clock.now(), message["created_at"] + ONE_MS)
     reply = _store(user["_id"], "assistant", answer, replied_at, state["active_meeting"])
     return message, reply
+
+
+def delete_expired_messages(now: datetime) -> tuple[int, datetime]:
+    """Delete messages older than CHAT_RETENTION_DAYS before `now`, in bounded batches;
+    returns (how many, the cutoff)."""
+    cutoff = now - timedelta(days=current_app.config["CHAT_RETENTION_DAYS"])
+    messages = get_db().chat_messages
+    deleted = 0
+    while True:
+        old = messages.find({"created_at": {"$lt": cutoff}}, {"_id": 1}).limit(CLEANUP_BATCH)
+        batch = [doc["_id"] for doc in old]
+        if not batch:
+            return deleted, cutoff
+        deleted += messages.delete_many({"_id": {"$in": batch}}).deleted_count

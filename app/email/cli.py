@@ -3,15 +3,15 @@
 import click
 from flask.cli import AppGroup
 
-from app.email import EMAIL_TYPES
+from app.email import types
 from app.email.render import render_email
-from app.email.samples import sample_data, sample_recipient
+from app.email.samples import sample_recipient
 
 email_cli = AppGroup("email", help="Look at the emails the service sends.")
 
 
 @email_cli.command("preview")
-@click.argument("email_type", type=click.Choice(sorted(EMAIL_TYPES)))
+@click.argument("email_type", type=click.Choice(sorted(types.TYPES)))
 @click.option("--variant", default=None, help="24h|1h for reminders, updated for invitations.")
 @click.option(
     "--part",
@@ -23,9 +23,8 @@ email_cli = AppGroup("email", help="Look at the emails the service sends.")
 @click.option("--timezone", default="America/New_York", show_default=True)
 def preview(email_type: str, variant: str | None, part: str, name: str, timezone: str):
     """Print one email of EMAIL_TYPE rendered on sample data."""
-    rendered = render_email(
-        email_type, sample_recipient(name, timezone), sample_data(email_type, variant)
-    )
+    data = types.get(email_type).sample(variant)
+    rendered = render_email(email_type, sample_recipient(name, timezone), data)
     if part == "html":
         click.echo(rendered.html)
     elif part == "ics":

@@ -1,4 +1,4 @@
-"""Delivery of outbox rows (DESIGN 6): lease each row, call the provider, record the outcome.
+"""Delivery of outbox rows: lease each row, call the provider, record the outcome.
 
 The lease (`pending` and due, or `sending` with an expired lease → `sending` with a fresh lease
 and token) is the only gate to the provider, so running a delivery twice, from two workers at
@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import pymongo.errors
 import redis
@@ -25,7 +26,7 @@ from pymongo import ReturnDocument
 from app import clock, shutdown
 from app.db import get_db
 from app.email.providers import Outcome, get_provider
-from app.jobs.queue import enqueue
+from app.queue import enqueue
 from app.redis import RedisNotConfigured
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ BACKOFF = (
     timedelta(minutes=30),
 )
 # Rows per delivery job: 500 queued at once go out in 10 jobs. Kept small enough that a batch
-# of normal sends finishes well inside the job timeout (app/jobs/queue.py).
+# of normal sends finishes well inside the job timeout (the jobs table).
 BATCH_SIZE = 50
 # Hosts' clocks differ by milliseconds: a row written "now" on a web dyno must be due for the
 # worker that dequeues it a moment later. A 429's reset is stored this much later to compensate.
@@ -59,26 +60,32 @@ def lease_duration() -> timedelta:
     return timedelta(seconds=3 * current_app.config["SENDGRID_TIMEOUT_S"] + 60)
 
 
-def delivery_queue(key: str) -> str:
-    """The RQ queue for a row: 1-hour reminders are urgent (high_priority), the rest `email`."""
-    return "high_priority" if key.startswith("reminder-1h:") else "email"
+class Pending(NamedTuple):
+    """A row to deliver: its id, and whether its type says it is urgent (its own queue)."""
+
+    id: str
+    urgent: bool = False
 
 
-def enqueue_delivery(rows: list[tuple[str, str]], at: datetime | None = None) -> list[str]:
-    """Enqueue delivery of `(id, key)` rows in jobs of BATCH_SIZE per queue; raises on Redis
+def _pending(doc: dict) -> Pending:
+    return Pending(str(doc["_id"]), bool(doc.get("urgent")))
+
+
+def enqueue_delivery(rows: list[Pending], at: datetime | None = None) -> list[str]:
+    """Enqueue delivery of rows in jobs of BATCH_SIZE, urgent ones apart; raises on Redis
     errors (callers decide whether that is fatal). Returns the job ids."""
-    by_queue: dict[str, list[str]] = {}
-    for row_id, key in rows:
-        by_queue.setdefault(delivery_queue(key), []).append(str(row_id))
+    by_urgency: dict[bool, list[str]] = {}
+    for row in rows:
+        by_urgency.setdefault(row.urgent, []).append(row.id)
     job_ids = []
-    for queue, ids in by_queue.items():
+    for urgent, ids in by_urgency.items():
         for start in range(0, len(ids), BATCH_SIZE):
-            job = enqueue(DELIVER_TASK, ids[start : start + BATCH_SIZE], at=at, queue=queue)
+            job = enqueue(DELIVER_TASK, ids[start : start + BATCH_SIZE], at=at, urgent=urgent)
             job_ids.append(job.id)
     return job_ids
 
 
-def enqueue_delivery_best_effort(rows: list[tuple[str, str]], at: datetime | None = None) -> bool:
+def enqueue_delivery_best_effort(rows: list[Pending], at: datetime | None = None) -> bool:
     """enqueue_delivery that survives a Redis outage: the rows stay `pending` in MongoDB and the
     catch-up sends them once Redis is back. Returns whether the jobs were enqueued."""
     if not rows:
@@ -180,7 +187,7 @@ def _defer(collection, row_id: ObjectId, until: datetime, now: datetime) -> dict
     return collection.find_one_and_update(
         {"_id": row_id, "status": "pending", "next_attempt_at": {"$lte": now + DUE_TOLERANCE}},
         {"$set": {"next_attempt_at": until}},
-        projection={"key": 1},
+        projection={"urgent": 1},
     )
 
 
@@ -197,12 +204,10 @@ def _object_ids(ids) -> list[ObjectId]:
 def _hand_back(collection, ids: list[ObjectId]) -> list[str]:
     """The process is about to be stopped: queue the rows not yet started in a new job (they
     are still `pending`, so any worker can take them) and return their ids."""
-    rows = [
-        (str(doc["_id"]), doc["key"]) for doc in collection.find({"_id": {"$in": ids}}, {"key": 1})
-    ]
+    rows = [_pending(doc) for doc in collection.find({"_id": {"$in": ids}}, {"urgent": 1})]
     enqueue_delivery_best_effort(rows)
     log.warning("shutting down: %d email(s) handed back to the queue", len(rows))
-    return [row_id for row_id, _key in rows]
+    return [row.id for row in rows]
 
 
 def deliver(email_log_ids, now: datetime | None = None) -> dict:
@@ -211,7 +216,7 @@ def deliver(email_log_ids, now: datetime | None = None) -> dict:
     collection = get_db().email_log
     provider = get_provider()
     rows: dict[str, str] = {}
-    retry: list[tuple[str, str]] = []
+    retry: list[Pending] = []
     retry_at: datetime | None = None
     ids = _object_ids(email_log_ids)
     for position, row_id in enumerate(ids):
@@ -224,7 +229,7 @@ def deliver(email_log_ids, now: datetime | None = None) -> dict:
         if retry_at is not None:
             deferred = _defer(collection, row_id, retry_at, moment)
             if deferred is not None:
-                retry.append((str(row_id), deferred["key"]))
+                retry.append(_pending(deferred))
                 rows[str(row_id)] = "retry_scheduled"
             else:
                 rows[str(row_id)] = "not_due"
@@ -241,7 +246,7 @@ def deliver(email_log_ids, now: datetime | None = None) -> dict:
         recorded = _record(collection, row, outcome, provider.name, now or clock.now())
         rows[str(row_id)] = recorded["status"]
         if recorded["status"] == "retry_scheduled":
-            retry.append((str(row_id), row["key"]))
+            retry.append(_pending(row))
             retry_at = recorded["next_attempt_at"]
             log.info("email %s: attempt %d failed (%s)", row_id, row["attempts"], outcome.error)
         elif recorded["status"] == "failed":
@@ -282,10 +287,10 @@ def catch_up(now: datetime | None = None, grace: timedelta = CATCH_UP_GRACE) -> 
                 {"status": "sending", "lease_until": {"$lt": now}},
             ]
         },
-        {"key": 1},
+        {"urgent": 1},
     )
     due = due.sort("next_attempt_at", 1).limit(CATCH_UP_LIMIT)
-    rows = [(str(doc["_id"]), doc["key"]) for doc in due]
+    rows = [_pending(doc) for doc in due]
     if rows:
         enqueue_delivery(rows)
         log.info("email catch-up: %d row(s) re-enqueued", len(rows))
@@ -293,12 +298,12 @@ def catch_up(now: datetime | None = None, grace: timedelta = CATCH_UP_GRACE) -> 
     # last of those leases ends sends what is left (a no-op when the worker was fine).
     leased = list(
         collection.find(
-            {"status": "sending", "lease_until": {"$gte": now}}, {"key": 1, "lease_until": 1}
+            {"status": "sending", "lease_until": {"$gte": now}}, {"urgent": 1, "lease_until": 1}
         ).limit(CATCH_UP_LIMIT)
     )
     if leased:
         ends = max(doc["lease_until"] for doc in leased) + DUE_TOLERANCE
-        enqueue_delivery([(str(doc["_id"]), doc["key"]) for doc in leased], at=ends)
+        enqueue_delivery([_pending(doc) for doc in leased], at=ends)
     return {
         "status": "ok",
         "requeued": len(rows),

@@ -1,28 +1,15 @@
-"""The seam every flow sends email through: `queue_email(email_type, key, user_id, context)`.
+"""The seam every email goes through: `queue_email(email_type, key, user_id, context)`.
 
 It checks suppression (`email_status` bounced or complained → a `suppressed` row) and
-preferences (types that respect `email_notifications` → an `opted_out` row), neither with
-bodies; otherwise renders and writes the `pending` row under its unique `key`, then enqueues
-delivery best-effort (Redis down → the row stays `pending` and the catch-up sends it). A key
-that already exists returns its row and sends nothing new. Returns
+preferences (a type whose category is not critical, for a user with notifications off → an
+`opted_out` row), neither with bodies; otherwise renders and writes the `pending` row under its
+unique `key`, then enqueues delivery best-effort (Redis down → the row stays `pending` and the
+catch-up sends it). A key that already exists returns its row and sends nothing new. Returns
 `{"id": <email_log id>, "status": <row status>, "created": <bool>}`.
 
-Contexts and keys, per type (DESIGN 7):
-
-- `welcome`: `{"verify_url": str}` (optional), key `welcome:<user_id>`
-- `password_reset`: `{"reset_url": str}`, key `password-reset:<user_id>:<token id>`
-- `goal_milestone`: `{"goal_id": str, "index": int}`, key `milestone:<goal_id>:<index>`
-- `meeting_invitation`: `{"meeting_id": str}`, key `invitation:<meeting_id>:<sequence>`
-  (sequence > 0 renders as an update; ICS METHOD:REQUEST)
-- `meeting_cancellation`: `{"meeting_id": str}`, key `cancellation:<meeting_id>:<sequence>`
-  (ICS METHOD:CANCEL)
-- `meeting_reminder`: `{"meeting_id": str, "kind": "24h" | "1h"}`, key
-  `reminder-24h:<meeting_id>:<epoch of scheduled_at>` or `reminder-1h:…`
-- `phase_transition`: `{}` or `{"meeting_id": str}` (the first meeting; without it the user's
-  next scheduled meeting is shown), key `phase:<user_id>:tracking`
-
-Fan-outs wrap their loop in `with delivery_batch():` so the rows go out in jobs of
-`delivery.BATCH_SIZE` instead of one job each.
+Flows do not call this with keys of their own: they call the function of app/email/send.py for
+their email, which builds the key from the type's record. Fan-outs wrap their loop in
+`with delivery_batch():` so the rows go out in jobs of `delivery.BATCH_SIZE`, not one job each.
 """
 
 import contextlib
@@ -30,13 +17,12 @@ import contextvars
 import logging
 
 from bson import ObjectId
-from bson.errors import InvalidId
 from pymongo.errors import DuplicateKeyError
 
 from app import clock
 from app.db import get_db
-from app.email import EMAIL_TYPES, respects_preferences
-from app.email.delivery import enqueue_delivery_best_effort
+from app.email import types
+from app.email.delivery import Pending, enqueue_delivery_best_effort
 from app.email.render import load_data, recipient_from_user, render_email
 from app.errors import NotFound
 
@@ -54,7 +40,7 @@ def delivery_batch():
     if _batch.get() is not None:
         yield  # an outer batch collects these too
         return
-    collected: list[tuple[str, str]] = []
+    collected: list[Pending] = []
     token = _batch.set(collected)
     try:
         yield
@@ -64,27 +50,44 @@ def delivery_batch():
         enqueue_delivery_best_effort(collected)
 
 
+@contextlib.contextmanager
+def delivery_held():
+    """Queue without enqueueing delivery: the caller delivers the rows itself (a job that
+    sends its email in the same job)."""
+    token = _batch.set([])
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+
+
 def _result(row: dict, created: bool) -> dict:
     return {"id": str(row["_id"]), "status": row["status"], "created": created}
 
 
-def recipient_for_user(user_id: str) -> dict:
+def recipient_for_user(user_id) -> dict:
     """The recipient dict of a user id (NotFound when there is no such user)."""
-    try:
-        oid = ObjectId(str(user_id))
-    except InvalidId as exc:
-        raise NotFound(f"user {user_id!r} was not found") from exc
-    user = get_db().users.find_one({"_id": oid})
+    user = get_db().users.find_one({"_id": types.object_id(user_id, "user")})
     if user is None:
         raise NotFound(f"user {user_id} was not found")
     return recipient_from_user(user)
 
 
-def gate(email_type: str, recipient: dict) -> str | None:
+def recipient_for_address(to_email: str, name: str | None = None) -> dict:
+    """The recipient for an address: its user when there is one, else a bare address (no
+    preferences, no unsubscribe link)."""
+    email = to_email.strip().lower()
+    user = get_db().users.find_one({"email": email})
+    if user is not None:
+        return recipient_from_user(user)
+    return {"email": email, "name": name or email.partition("@")[0], "timezone": "UTC"}
+
+
+def gate(record: types.EmailType, recipient: dict) -> str | None:
     """The status that stops this email before rendering (`suppressed`, `opted_out`), if any."""
     if recipient.get("email_status", "ok") in SUPPRESSED_STATUSES:
         return "suppressed"
-    if respects_preferences(email_type) and not recipient.get("email_notifications", True):
+    if not record.critical and not recipient.get("email_notifications", True):
         return "opted_out"
     return None
 
@@ -94,8 +97,7 @@ def queue_to_recipient(
 ) -> dict:
     """queue_email for a recipient dict (recipient_from_user's shape; `user_id` may be absent
     for an address that is no user); `enqueue=False` leaves delivery to the caller."""
-    if email_type not in EMAIL_TYPES:
-        raise ValueError(f"unknown email type {email_type!r}")
+    record = types.get(email_type)
     collection = get_db().email_log
     existing = collection.find_one({"key": key}, {"status": 1})
     if existing is not None:
@@ -110,9 +112,11 @@ def queue_to_recipient(
         "created_at": now,
         "next_attempt_at": now,
     }
+    if record.urgent(context):
+        row["urgent"] = True
     if recipient.get("user_id"):
         row["user_id"] = ObjectId(recipient["user_id"])
-    stopped = gate(email_type, recipient)
+    stopped = gate(record, recipient)
     if stopped is not None:
         row["status"] = stopped
     else:
@@ -131,23 +135,24 @@ def queue_to_recipient(
         # Another request queued the same key between our look-up and insert: theirs stands.
         return _result(collection.find_one({"key": key}, {"status": 1}), created=False)
     if row["status"] == "pending" and enqueue:
+        pending = Pending(str(row["_id"]), row.get("urgent", False))
         batch = _batch.get()
         if batch is not None:
-            batch.append((str(row["_id"]), key))
+            batch.append(pending)
         else:
-            enqueue_delivery_best_effort([(str(row["_id"]), key)])
+            enqueue_delivery_best_effort([pending])
     log.info("email %s queued: %s %s (%s)", row["_id"], email_type, key, row["status"])
     return _result(row, created=True)
 
 
 def queue_email(email_type: str, key: str, user_id: str, context: dict) -> dict:
-    """The one seam flows call: gate, render, write the row under `key`, enqueue delivery."""
+    """The one seam: gate, render, write the row under `key`, enqueue delivery."""
     return queue_to_recipient(email_type, key, recipient_for_user(user_id), context or {})
 
 
 def forget_user(user_id: str) -> int:
-    """For a deleted user: drop the bodies of their rows (DESIGN 5.3) and stop unsent ones.
-    Returns how many rows lost their bodies."""
+    """For a deleted user: drop the bodies of their rows and stop unsent ones. Returns how
+    many rows lost their bodies."""
     collection = get_db().email_log
     oid = ObjectId(str(user_id))
     collection.update_many(

@@ -62,7 +62,7 @@ class SendGridProvider:
         self._from = (config["FROM_EMAIL"], config["FROM_NAME"])
         self._reply_to = config["SUPPORT_EMAIL"]
         # One client per provider (per delivery batch): python_http_client mutates its shared
-        # header dict, so a client is never shared across threads (PITFALLS 4.4).
+        # header dict, so a client is never shared across threads.
         self._client = SendGridAPIClient(api_key=self._api_key, host=config["SENDGRID_API_HOST"])
 
     def message(self, row: dict) -> dict:

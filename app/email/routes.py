@@ -8,16 +8,17 @@ from app.email import service, webhook
 from app.email.tokens import TokenTampered
 from app.errors import APIError
 from app.extensions import limiter
+from app.http import API_PREFIX
 from app.pages import error_page, page
 
 blp = Blueprint(
     "email",
     __name__,
-    url_prefix="/api/v1",
+    url_prefix=API_PREFIX,
     description="Unsubscribe links and SendGrid's Event Webhook",
 )
 WEBHOOK_BODY_LIMIT = 1024 * 1024
-# Keyed on the token (DESIGN 5.3): mail providers POST from shared IPs.
+# Keyed on the token: mail providers POST from shared IPs.
 UNSUBSCRIBE_LIMIT = "10/minute"
 
 

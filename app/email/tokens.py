@@ -4,6 +4,8 @@ links in old mail must keep working."""
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from app.http import API_PREFIX
+
 SALT = "goalgetter.unsubscribe"
 
 
@@ -34,4 +36,4 @@ def read_unsubscribe_token(token: str) -> str:
 def unsubscribe_url(user_id: str) -> str:
     """The one-click unsubscribe URL for a user (List-Unsubscribe and the footer link)."""
     base = current_app.config["API_BASE_URL"]
-    return f"{base}/api/v1/unsubscribe?token={make_unsubscribe_token(user_id)}"
+    return f"{base}{API_PREFIX}/unsubscribe?token={make_unsubscribe_token(user_id)}"

@@ -93,7 +93,7 @@ def _row_filter(event: dict) -> dict | None:
 
 
 def _user_effect(event: dict) -> dict | None:
-    """The `users` update an event calls for (DESIGN 7), if any."""
+    """The `users` update an event calls for, if any."""
     name = event.get("event")
     reason = str(event.get("reason") or "").lower()
     if name == "bounce" or (name == "dropped" and "bounced address" in reason):

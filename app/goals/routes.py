@@ -3,7 +3,6 @@
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint
 
-from app.api import BEARER
 from app.goals import service
 from app.goals.schemas import (
     GoalCreateSchema,
@@ -12,9 +11,10 @@ from app.goals.schemas import (
     GoalPatchSchema,
     GoalSchema,
 )
+from app.http import API_PREFIX, BEARER
 from app.ids import parse_id
 
-blp = Blueprint("goals", __name__, url_prefix="/api/v1/goals", description="Goals")
+blp = Blueprint("goals", __name__, url_prefix=f"{API_PREFIX}/goals", description="Goals")
 
 
 @blp.route("", methods=["POST"])

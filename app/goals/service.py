@@ -7,7 +7,7 @@ from pymongo import ReturnDocument
 
 from app import clock
 from app.db import get_db
-from app.email.outbox import queue_email
+from app.email.send import send_milestone
 from app.errors import NotFound
 from app.pagination import paginate
 
@@ -112,10 +112,5 @@ def achieve_milestone(user_id: ObjectId, goal_id: ObjectId, index: int) -> tuple
         updated = get_db().goals.find_one_and_update(
             {"_id": goal_id}, {"$set": {"status": "achieved"}}, return_document=ReturnDocument.AFTER
         )
-    queue_email(
-        "goal_milestone",
-        f"milestone:{goal_id}:{index}",
-        str(user_id),
-        {"goal_id": str(goal_id), "index": index},
-    )
+    send_milestone(user_id, goal_id, index)
     return updated, True

@@ -4,8 +4,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from app.health.service import readiness
+from app.http import API_PREFIX
 
-blp = Blueprint("health", __name__, url_prefix="/api/v1/health", description="Health checks")
+blp = Blueprint("health", __name__, url_prefix=f"{API_PREFIX}/health", description="Health checks")
 
 
 class HealthSchema(Schema):

@@ -8,8 +8,8 @@ from flask import current_app
 from rq import Worker
 
 from app.db import get_db
-from app.jobs.queue import QUEUES
 from app.jobs.recurring import last_heartbeat
+from app.queue import QUEUES
 from app.redis import get_redis
 
 SCHEDULER_MAX_AGE_S = 120

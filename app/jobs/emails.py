@@ -1,12 +1,12 @@
-"""Email jobs (queue `email`; no RQ Retry: delivery schedules its own retries, DESIGN 6)."""
+"""Email jobs: deliver a batch, catch the outbox up, and the sends of the original system
+(a job per email, for scripts and operators; the flows use app.email.send)."""
 
 import uuid
 from datetime import datetime, timedelta
 
 from rq import get_current_job
 
-from app.email import delivery, outbox
-from app.email.service import recipient_for_address
+from app.email import delivery, outbox, send
 
 
 def deliver_emails_task(email_log_ids: list[str]) -> dict:
@@ -37,28 +37,19 @@ def send_email_task(email_type: str, to_email: str, **context) -> dict:
     if not key:
         job = get_current_job()
         key = f"job:{job.id if job is not None else uuid.uuid4().hex}"
-    recipient = recipient_for_address(to_email, context.pop("user_name", None))
+    recipient = outbox.recipient_for_address(to_email, context.pop("user_name", None))
     return _deliver_now(
         outbox.queue_to_recipient(email_type, key, recipient, context, enqueue=False)
     )
 
 
 def send_welcome_email_task(user_id: str, verify_url: str | None = None) -> dict:
-    """Queue and deliver the welcome email of a user (key `welcome:<user_id>`)."""
-    recipient = outbox.recipient_for_user(user_id)
-    return _deliver_now(
-        outbox.queue_to_recipient(
-            "welcome", f"welcome:{user_id}", recipient, {"verify_url": verify_url}, enqueue=False
-        )
-    )
+    """Queue and deliver the welcome email of a user."""
+    with outbox.delivery_held():
+        return _deliver_now(send.send_welcome(user_id, verify_url))
 
 
 def send_phase_transition_email_task(user_id: str, meeting_id: str | None = None) -> dict:
-    """Queue and deliver the move-to-tracking email (key `phase:<user_id>:tracking`)."""
-    recipient = outbox.recipient_for_user(user_id)
-    context = {"meeting_id": meeting_id} if meeting_id else {}
-    return _deliver_now(
-        outbox.queue_to_recipient(
-            "phase_transition", f"phase:{user_id}:tracking", recipient, context, enqueue=False
-        )
-    )
+    """Queue and deliver the move-to-tracking email."""
+    with outbox.delivery_held():
+        return _deliver_now(send.send_phase_transition(user_id, meeting_id))

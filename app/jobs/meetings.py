@@ -5,24 +5,19 @@ from datetime import UTC, datetime, timedelta
 from app import clock
 from app.email.delivery import catch_up
 from app.ids import parse_id
-from app.jobs.locks import exclusive
-from app.jobs.schedule import by_name
+from app.jobs.table import single_run
 from app.meetings import reminders
 from app.meetings.service import update_statuses
-from app.redis import get_redis
 
 
+@single_run
 def update_meeting_statuses_task(now=None) -> dict:
     """Transitions and next meetings, then the reminder and outbox catch-up."""
-    entry = by_name()["update-meeting-statuses"]
-    with exclusive(get_redis(), entry.id, entry.lock_ttl) as acquired:
-        if not acquired:
-            return {"status": "skipped", "reason": "another run holds the lock"}
-        moment = clock.resolve(now)
-        statuses = update_statuses(moment)
-        sent = reminders.sweep(moment)
-        emails = catch_up(moment)
-        return {"status": "ok", **statuses, "reminders": sent, "emails": emails}
+    moment = clock.resolve(now)
+    statuses = update_statuses(moment)
+    sent = reminders.sweep(moment)
+    emails = catch_up(moment)
+    return {"status": "ok", **statuses, "reminders": sent, "emails": emails}
 
 
 def recover_lost_jobs_task(now=None) -> dict:
@@ -36,13 +31,10 @@ def recover_lost_jobs_task(now=None) -> dict:
     return {"status": "ok", "rearmed": armed, **statuses, "reminders": sent, "emails": emails}
 
 
+@single_run
 def send_meeting_reminders_task(now=None) -> dict:
     """The hourly sweep: every reminder inside its window, neither sent nor leased."""
-    entry = by_name()["send-meeting-reminders"]
-    with exclusive(get_redis(), entry.id, entry.lock_ttl) as acquired:
-        if not acquired:
-            return {"status": "skipped", "reason": "another run holds the lock"}
-        return {"status": "ok", "reminders": reminders.sweep(clock.resolve(now))}
+    return {"status": "ok", "reminders": reminders.sweep(clock.resolve(now))}
 
 
 def send_meeting_reminder_task(meeting_id: str, kind: str, start_epoch: int, now=None) -> dict:

@@ -18,8 +18,8 @@ import redis
 from rq_scheduler import Scheduler
 from rq_scheduler.utils import get_next_scheduled_time, to_unix
 
-from app.jobs.queue import enqueue
-from app.jobs.schedule import RECOVERY, RECURRING, Recurring, Runnable
+from app.jobs.table import RECOVERY, RECURRING, Task
+from app.queue import enqueue_with
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def sync(scheduler: Scheduler, table=RECURRING) -> dict[str, list[str]]:
     """Make the scheduled set equal `table`: cancel unknown ids, register missing (`restored`)
     or changed (`registered`) ones, and leave unchanged entries alone (cron() again would
     reset a due run)."""
-    wanted: dict[str, Recurring] = {entry.id: entry for entry in table}
+    wanted: dict[str, Task] = {entry.id: entry for entry in table}
     existing = {job.id: job for job in scheduler.get_jobs()}
     report: dict[str, list[str]] = {"cancelled": [], "registered": [], "restored": [], "kept": []}
     for job_id, job in existing.items():
@@ -83,7 +83,7 @@ def last_heartbeat(connection) -> float | None:
 class RecurringScheduler(Scheduler):
     """rq-scheduler that reconciles the table, beats, and moves each due entry atomically."""
 
-    def __init__(self, *args, table=RECURRING, recovery: Runnable | None = RECOVERY, **kwargs):
+    def __init__(self, *args, table=RECURRING, recovery: Task | None = RECOVERY, **kwargs):
         kwargs.setdefault("interval", INTERVAL)
         super().__init__(*args, **kwargs)
         self.table = table
@@ -133,11 +133,10 @@ class RecurringScheduler(Scheduler):
             ", ".join(restored),
             self.recovery.func,
         )
-        enqueue(
+        enqueue_with(
+            self.recovery.family,
             self.recovery.func,
-            queue=self.recovery.queue,
-            timeout=self.recovery.timeout,
-            meta={"name": "recover"},
+            meta={"name": self.recovery.name},
             connection=self.connection,
         )
 

@@ -22,7 +22,7 @@ from rq import worker_registration
 from rq.worker import HerokuWorker
 
 from app import shutdown
-from app.jobs.queue import QUEUES, enqueue
+from app.queue import QUEUES, enqueue
 
 log = logging.getLogger(__name__)
 

@@ -1,22 +1,22 @@
-"""Meeting reminders (DESIGN 6): exact-time RQ jobs, catch-up sweeps, a lease in MongoDB.
+"""Meeting reminders: exact-time RQ jobs, catch-up sweeps, a lease in MongoDB.
 
-With T = scheduled_at, a reminder of kind K is due at T − lead and may be sent while
-T − now ∈ [window_end, lead] (never before its due time). When a meeting is created or its
-time moves, each reminder is scheduled with RQ's `enqueue_at` at its due time under the job id
-`reminder-<K>-<meeting_id>-<epoch of T>`; a reminder already inside its window goes out at
-once; one past its window never. Both recurring sweeps send whatever is inside its window,
-neither sent nor leased, so a lost job (flushed Redis, dead worker) is caught up.
+With T = scheduled_at, a reminder of kind K (app/reminder_kinds.py) is due at T − lead and may
+be sent while T − now ∈ [window_end, lead] (never before its due time). When a meeting is
+created or its time moves, each reminder is scheduled with RQ's `enqueue_at` at its due time
+under a job id made from the reminder's email key (one per kind, meeting and T); a reminder
+already inside its window goes out at once; one past its window never. Both recurring sweeps
+send whatever is inside its window, neither sent nor leased, so a lost job (flushed Redis,
+dead worker) is caught up.
 
 Exactly once: the meeting's `reminders.<K>` holds `{claimed_until, sent_at}`. Sending claims a
 lease atomically (only for the meeting's current T and status `scheduled`), writes the email
-through the outbox under the key `reminder-<K>:<meeting_id>:<epoch of T>` (unique: a second
-write returns the first row), then records `sent_at`. A crash between lease and `sent_at`
-leaves the lease to expire; the next sweep takes it over and the key prevents a second email.
+through the outbox under the reminder's key (unique: a second write returns the first row),
+then records `sent_at`. A crash between lease and `sent_at` leaves the lease to expire; the
+next sweep takes it over and the key prevents a second email.
 """
 
 import contextlib
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import redis
@@ -25,9 +25,11 @@ from rq.job import Job
 
 from app import clock
 from app.db import get_db
-from app.email.outbox import delivery_batch, queue_email
-from app.jobs.queue import enqueue
+from app.email.outbox import delivery_batch
+from app.email.send import reminder_key, send_reminder
+from app.queue import enqueue
 from app.redis import RedisNotConfigured, get_redis
+from app.reminder_kinds import KINDS, Kind
 
 log = logging.getLogger(__name__)
 
@@ -35,35 +37,9 @@ REMINDER_TASK = "app.jobs.meetings.send_meeting_reminder_task"
 LEASE = timedelta(minutes=5)
 
 
-@dataclass(frozen=True)
-class Kind:
-    """A reminder kind: due `lead` before the meeting, sendable until `window_end` before it."""
-
-    name: str
-    lead: timedelta
-    window_end: timedelta
-    queue: str
-
-
-KINDS = {
-    "24h": Kind("24h", timedelta(hours=24), timedelta(hours=23), "default"),
-    "1h": Kind("1h", timedelta(minutes=60), timedelta(minutes=50), "high_priority"),
-}
-
-
-def epoch(moment: datetime) -> int:
-    """Seconds since the epoch of a meeting's start: part of every reminder id and key."""
-    return int(moment.timestamp())
-
-
 def job_id(kind: str, meeting_id, start: datetime) -> str:
-    """The exact-time job's id."""
-    return f"reminder-{kind}-{meeting_id}-{epoch(start)}"
-
-
-def email_key(kind: str, meeting_id, start: datetime) -> str:
-    """The reminder email's idempotency key."""
-    return f"reminder-{kind}:{meeting_id}:{epoch(start)}"
+    """The exact-time job's id: the reminder's email key in the characters RQ allows."""
+    return reminder_key(kind, meeting_id, start).replace(":", "-")
 
 
 def in_window(kind: Kind, start: datetime, now: datetime) -> bool:
@@ -86,10 +62,10 @@ def arm(meeting: dict, now: datetime | None = None) -> None:
                 REMINDER_TASK,
                 str(meeting["_id"]),
                 kind.name,
-                epoch(start),
+                int(start.timestamp()),
                 job_id=job_id(kind.name, meeting["_id"], start),
                 at=at,
-                queue=kind.queue,
+                urgent=kind.urgent,
             )
         except (redis.RedisError, RedisNotConfigured) as exc:
             log.warning(
@@ -155,12 +131,7 @@ def send(meeting_id, kind_name: str, start: datetime, now: datetime | None = Non
     meeting = _claim(meeting_id, kind, start, now)
     if meeting is None:
         return "taken"  # sent, leased by another worker, moved, or no longer scheduled
-    queue_email(
-        "meeting_reminder",
-        email_key(kind.name, meeting_id, start),
-        str(meeting["user_id"]),
-        {"meeting_id": str(meeting_id), "kind": kind.name},
-    )
+    send_reminder(meeting_id, meeting["user_id"], kind.name, start)
     get_db().meetings.update_one(
         {"_id": meeting_id, "scheduled_at": start},
         {"$set": {f"reminders.{kind.name}.sent_at": now}},

@@ -3,7 +3,7 @@
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint
 
-from app.api import BEARER
+from app.http import API_PREFIX, BEARER
 from app.ids import parse_id
 from app.meetings import service
 from app.meetings.schemas import (
@@ -14,7 +14,7 @@ from app.meetings.schemas import (
     MeetingSchema,
 )
 
-blp = Blueprint("meetings", __name__, url_prefix="/api/v1/meetings", description="Meetings")
+blp = Blueprint("meetings", __name__, url_prefix=f"{API_PREFIX}/meetings", description="Meetings")
 
 
 @blp.route("", methods=["GET"])

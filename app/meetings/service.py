@@ -1,4 +1,4 @@
-"""Meetings: create, reschedule, cancel, list; statuses and the next meeting (DESIGN 6)."""
+"""Meetings: create, reschedule, cancel, list; statuses and the next meeting."""
 
 import contextlib
 import logging
@@ -11,10 +11,10 @@ from pymongo.errors import DuplicateKeyError
 
 from app import clock
 from app.db import get_db
-from app.email.outbox import queue_email
+from app.email.send import send_cancellation, send_invitation
 from app.errors import APIError, NotFound, ServiceUnavailable, ValidationFailed
 from app.meetings import reminders
-from app.meetings.slots import first_meeting_time, next_slot
+from app.meetings.slots import next_slot
 from app.meetings.windows import ends_at
 from app.pagination import paginate
 from app.redis import RedisNotConfigured, get_redis
@@ -39,10 +39,6 @@ class NotCancellable(APIError):
         "meeting_not_cancellable",
         "Only scheduled meetings can be cancelled.",
     )
-
-
-class AlreadyTracking(APIError):
-    status, code, message = 409, "already_tracking", "You are already in the tracking phase."
 
 
 def to_json(meeting: dict | None) -> dict | None:
@@ -93,7 +89,8 @@ def _check_future(start: datetime, now: datetime) -> None:
         raise ValidationFailed({"scheduled_at": ["Must be in the future."]})
 
 
-def _check_overlap(user_id, start: datetime, end: datetime, exclude=None) -> None:
+def _overlaps(user_id, start: datetime, end: datetime, exclude=None) -> bool:
+    """Whether another non-cancelled meeting of the user shares part of [start, end)."""
     query = {
         "user_id": user_id,
         "status": {"$ne": "cancelled"},
@@ -102,17 +99,7 @@ def _check_overlap(user_id, start: datetime, end: datetime, exclude=None) -> Non
     }
     if exclude is not None:
         query["_id"] = {"$ne": exclude}
-    if get_db().meetings.find_one(query, {"_id": 1}) is not None:
-        raise MeetingOverlap()
-
-
-def _invite(meeting: dict) -> None:
-    queue_email(
-        "meeting_invitation",
-        f"invitation:{meeting['_id']}:{meeting.get('sequence', 0)}",
-        str(meeting["user_id"]),
-        {"meeting_id": str(meeting["_id"])},
-    )
+    return get_db().meetings.find_one(query, {"_id": 1}) is not None
 
 
 def _insert(user_id, start: datetime, duration: int, now: datetime) -> dict:
@@ -139,13 +126,14 @@ def create_meeting(user: dict, start: datetime, duration: int | None) -> dict:
     duration = duration or user.get("meeting_duration_minutes", 30)
     end = start + timedelta(minutes=duration)
     with _user_lock(user["_id"]):
-        _check_overlap(user["_id"], start, end)
+        if _overlaps(user["_id"], start, end):
+            raise MeetingOverlap()
         try:
             meeting = _insert(user["_id"], start, duration, now)
         except DuplicateKeyError:
             raise MeetingOverlap() from None
     reminders.arm(meeting, now)
-    _invite(meeting)
+    send_invitation(meeting)
     return meeting
 
 
@@ -193,7 +181,8 @@ def reschedule(
     if moved:
         update["$set"]["reminders"] = {}
     with _user_lock(user["_id"]):
-        _check_overlap(user["_id"], new_start, new_end, exclude=meeting_id)
+        if _overlaps(user["_id"], new_start, new_end, exclude=meeting_id):
+            raise MeetingOverlap()
         try:
             updated = get_db().meetings.find_one_and_update(
                 {"_id": meeting_id, "status": "scheduled", "scheduled_at": meeting["scheduled_at"]},
@@ -207,7 +196,7 @@ def reschedule(
     if moved:
         reminders.disarm(meeting)
         reminders.arm(updated, now)
-    _invite(updated)
+    send_invitation(updated)
     return updated
 
 
@@ -226,61 +215,23 @@ def cancel(user: dict, meeting_id: ObjectId) -> dict:
     if updated is None:
         raise NotCancellable()
     reminders.disarm(meeting)
-    queue_email(
-        "meeting_cancellation",
-        f"cancellation:{meeting_id}:{updated['sequence']}",
-        str(updated["user_id"]),
-        {"meeting_id": str(meeting_id)},
-    )
+    send_cancellation(updated)
     return updated
 
 
-def start_tracking(user: dict) -> tuple[dict, dict]:
-    """Move the user into tracking: the first meeting at 09:00 local `meeting_interval_days`
-    ahead, the phase email, the invitation. Returns (user, meeting)."""
-    now = clock.now()
-    updated = get_db().users.find_one_and_update(
-        {"_id": user["_id"], "phase": {"$ne": "tracking"}},
-        {"$set": {"phase": "tracking", "phase_changed_at": now}},
-        return_document=ReturnDocument.AFTER,
-    )
-    if updated is None:
-        raise AlreadyTracking()
-    start = first_meeting_time(
-        now, updated.get("timezone", "UTC"), updated.get("meeting_interval_days", 7)
-    )
-    meeting = _create_auto_meeting(updated, start, now)
-    queue_email(
-        "phase_transition",
-        f"phase:{updated['_id']}:tracking",
-        str(updated["_id"]),
-        {"meeting_id": str(meeting["_id"])} if meeting else {},
-    )
-    return updated, meeting
-
-
-def _create_auto_meeting(user: dict, start: datetime, now: datetime) -> dict | None:
-    """Insert a system-scheduled meeting (next or first) unless its slot exists; invite."""
+def create_auto_meeting(user: dict, start: datetime, now: datetime) -> dict | None:
+    """Insert a system-scheduled meeting (next or first) unless it overlaps one; invite."""
     duration = user.get("meeting_duration_minutes", 30)
     end = start + timedelta(minutes=duration)
     with _user_lock(user["_id"]):
-        clash = get_db().meetings.find_one(
-            {
-                "user_id": user["_id"],
-                "status": {"$ne": "cancelled"},
-                "scheduled_at": {"$lt": end},
-                "ends_at": {"$gt": start},
-            },
-            {"_id": 1},
-        )
-        if clash is not None:
+        if _overlaps(user["_id"], start, end):
             return None
         try:
             meeting = _insert(user["_id"], start, duration, now)
         except DuplicateKeyError:
             return None  # created already (at most once)
     reminders.arm(meeting, now)
-    _invite(meeting)
+    send_invitation(meeting)
     return meeting
 
 
@@ -302,7 +253,7 @@ def schedule_next(meeting: dict, now: datetime) -> dict | None:
         user.get("meeting_interval_days", 7),
         now,
     )
-    return _create_auto_meeting(user, start, now)
+    return create_auto_meeting(user, start, now)
 
 
 def update_statuses(now: datetime) -> dict[str, int]:

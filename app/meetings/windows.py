@@ -1,4 +1,4 @@
-"""Meeting windows: when a meeting is running, and which comes next (chat access, DESIGN 5.4).
+"""Meeting windows: when a meeting is running, and which comes next (chat access).
 Computed from the window (scheduled_at ≤ now < end), never from a possibly stale status."""
 
 from datetime import datetime, timedelta

@@ -3,12 +3,12 @@
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 from flask_smorest import Blueprint
 
-from app.api import BEARER
-from app.meetings.service import start_tracking
+from app.http import API_PREFIX, BEARER
 from app.users import service
+from app.users.phase import start_tracking
 from app.users.schemas import DeleteAccountSchema, PhaseSchema, UserPatchSchema, UserSchema
 
-blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="The profile")
+blp = Blueprint("users", __name__, url_prefix=f"{API_PREFIX}/users", description="The profile")
 
 
 @blp.route("/me", methods=["GET"])

@@ -6,7 +6,7 @@ from app.validation import name_field, strict_boolean, timezone_field
 
 
 class UserSchema(Schema):
-    """The user representation (DESIGN 5.2)."""
+    """The user representation."""
 
     id = fields.String(required=True)
     email = fields.String(required=True)

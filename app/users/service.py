@@ -6,11 +6,10 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from app import clock
-from app.auth import tokens
-from app.auth.passwords import PasswordIncorrect, verify_password
 from app.db import get_db
 from app.email.outbox import forget_user
 from app.errors import APIError, NotFound
+from app.passwords import PasswordIncorrect, verify_password
 
 DEFAULTS = {
     "phase": "goal_setting",
@@ -159,8 +158,8 @@ def delete_account(user: dict, password: str | None, token: dict) -> None:
             raise PasswordIncorrect("The password is wrong.")
     elif token.get("fresh") is not True:
         raise FreshSignInRequired()
+    # Every token of the account dies with it: a token whose user is gone is refused.
     delete_user(user["_id"])
-    tokens.revoke_access(token)
 
 
 def grant_admin(email: str) -> dict:
