@@ -329,7 +329,7 @@ class OfflineCoach:
                     f'"{milestone.title}" on the way to "{goal.title}": huge. Mark it achieved in '
                     "your goals so your progress shows it."
                 )
-            elif milestone:
+            elif milestone is not None:
                 parts.append(f'"{milestone.title}" is in the books for "{goal.title}".')
             else:
                 parts.append(
