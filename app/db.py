@@ -116,6 +116,11 @@ INDEXES: dict[str, list[IndexModel]] = {
             [("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="status_next_attempt"
         ),
         IndexModel([("status", ASCENDING), ("lease_until", ASCENDING)], name="status_lease"),
+        IndexModel(
+            [("lease_token", ASCENDING)],
+            name="lease_token",
+            partialFilterExpression={"lease_token": {"$type": "string"}},
+        ),
         IndexModel([("provider_message_id", ASCENDING)], name="provider_message_id"),
         IndexModel([("to", ASCENDING), ("created_at", DESCENDING)], name="to_created"),
     ],

@@ -14,6 +14,7 @@ from rq.registry import ScheduledJobRegistry
 
 from app import clock
 from app.db import get_db
+from app.email.outbox import with_bodies
 from app.queue import QUEUES
 from tests.fake_http import ClientGone, FakeServer, Reply, client_gone
 
@@ -155,9 +156,16 @@ def make_goal(user: dict, titles=("5k", "10k", "Half marathon"), achieved=(0,)) 
     return goal
 
 
-def row(email_id) -> dict:
-    """The email_log row."""
-    return get_db().email_log.find_one({"_id": ObjectId(str(email_id))})
+def row(email_id) -> dict | None:
+    """The email_log row, with its subject, HTML and text as sent."""
+    found = get_db().email_log.find_one({"_id": ObjectId(str(email_id))})
+    return with_bodies(found) if found is not None else None
+
+
+def stored(query: dict) -> dict | None:
+    """The first email_log row matching `query`, with its bodies."""
+    found = get_db().email_log.find_one(query)
+    return with_bodies(found) if found is not None else None
 
 
 def scheduled_at(connection, queue="email") -> list[datetime]:

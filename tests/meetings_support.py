@@ -6,7 +6,9 @@ from datetime import datetime
 from icalendar import Calendar
 from rq.registry import ScheduledJobRegistry
 
+from app.meetings import reminders
 from app.queue import QUEUES
+from app.reminder_kinds import KINDS
 from tests.accounts import bearer, login, make_user
 
 
@@ -49,3 +51,8 @@ def scheduled_jobs(connection) -> dict[str, tuple[str, datetime]]:
         for job_id in registry.get_job_ids():
             found[job_id] = (name, registry.get_scheduled_time(job_id))
     return found
+
+
+def reminder_job_id(kind: str, start: datetime) -> str:
+    """The exact-time job of the `kind` reminders of meetings starting at `start`."""
+    return reminders.job_id(kind, start - KINDS[kind].lead)

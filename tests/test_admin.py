@@ -11,7 +11,7 @@ from rq_scheduler import Scheduler
 
 from app import clock
 from app.db import get_db
-from app.email.outbox import queue_email
+from app.email.outbox import queue_email, with_bodies
 from app.jobs.recurring import next_runs, sync
 from app.jobs.table import RECURRING, runnable_jobs
 from app.queue import QUEUES
@@ -258,7 +258,7 @@ def mail(email_app, client, fake_sendgrid, run_worker):
     run_worker(email_app)
     client.post("/api/v1/meetings", headers=bob, json={"scheduled_at": "2031-01-21T10:00:00Z"})
     with email_app.app_context():
-        return list(get_db().email_log.find())
+        return [with_bodies(row) for row in get_db().email_log.find()]
 
 
 def _emails(client, headers, query="") -> dict:

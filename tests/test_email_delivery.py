@@ -1,5 +1,5 @@
-"""Delivery through the real sendgrid client against a local fake SendGrid: outcomes, retries,
-leases, degraded mode."""
+"""Delivery through the real sendgrid client against a local fake SendGrid: outcomes, retries
+that spend no attempt on a provider outage, the retry budget, leases, degraded mode."""
 
 import logging
 import threading
@@ -11,11 +11,13 @@ from rq.registry import ScheduledJobRegistry
 
 from app import clock
 from app.email import delivery, outbox, providers
+from app.email.send import send_invitation
 from app.queue import enqueue
 from tests.email_support import (
     API_KEY,
     T0,
     advance,
+    make_meeting,
     make_user,
     release_due,
     row,
@@ -60,7 +62,7 @@ def test_202_is_sent_with_the_message_id(email_ctx, fake_sendgrid, run_worker, r
     assert result["rows"] == {queued["id"]: "sent"}
 
 
-def test_500_then_202_is_one_email_in_two_attempts(
+def test_500_then_202_is_one_email_and_the_outage_uses_no_attempt(
     email_ctx, fake_sendgrid, run_worker, redis_conn
 ):
     fake_sendgrid.script = [Reply(500, b'{"errors":[{"message":"boom"}]}')]
@@ -68,7 +70,8 @@ def test_500_then_202_is_one_email_in_two_attempts(
     run_worker(email_ctx)
     waiting = row(queued["id"])
     assert waiting["status"] == "pending"
-    assert waiting["attempts"] == 1
+    assert waiting["attempts"] == 0
+    assert waiting["outages"] == 1
     assert waiting["last_error"].startswith("HTTP 500")
     assert waiting["next_attempt_at"] == T0 + timedelta(seconds=30)
     assert _only_job_result(redis_conn) == {
@@ -84,7 +87,7 @@ def test_500_then_202_is_one_email_in_two_attempts(
     run_worker(email_ctx)
     sent = row(queued["id"])
     assert sent["status"] == "sent"
-    assert sent["attempts"] == 2
+    assert sent["attempts"] == 1
     assert len(fake_sendgrid.requests) == 2
     assert fake_sendgrid.bodies[0] == fake_sendgrid.bodies[1]
 
@@ -157,14 +160,14 @@ def test_a_server_that_never_answers_is_retried(
             run_worker(app)
             waiting = row(queued["id"])
             assert waiting["status"] == "pending"
-            assert waiting["attempts"] == 1
+            assert waiting["attempts"] == 0
             assert "timed out" in waiting["last_error"]
             advance(30)
             assert release_due(redis_conn) == 1
             run_worker(app)
             sent = row(queued["id"])
             assert sent["status"] == "sent"
-            assert sent["attempts"] == 2
+            assert sent["attempts"] == 1
             assert sent["provider_message_id"] == "msg0002"
     finally:
         release.set()
@@ -172,31 +175,38 @@ def test_a_server_that_never_answers_is_retried(
     assert len(fake_sendgrid.requests) == 2
 
 
-def test_five_transient_failures_fail_after_exactly_five_attempts(
-    email_ctx, fake_sendgrid, run_worker, redis_conn
+def test_transient_failures_back_off_and_give_up_only_past_the_budget(
+    make_app, fake_sendgrid, frozen_clock, run_worker, redis_conn
 ):
-    fake_sendgrid.script = [Reply(503, b"{}") for _ in range(6)]
-    queued = _welcome()
-    waits = []
-    run_worker(email_ctx)
-    while row(queued["id"])["status"] == "pending":
-        next_at = row(queued["id"])["next_attempt_at"]
-        waits.append(next_at - clock.now())
-        clock.set_now(next_at)
-        assert release_due(redis_conn) == 1
-        run_worker(email_ctx)
-    failed = row(queued["id"])
+    frozen_clock.set_now(T0)
+    app = make_app(
+        SENDGRID_API_KEY=API_KEY, SENDGRID_API_HOST=fake_sendgrid.url, EMAIL_RETRY_BUDGET_H=2
+    )
+    fake_sendgrid.script = [Reply(503, b"{}") for _ in range(20)]
+    with app.app_context():
+        queued = _welcome()
+        waits = []
+        run_worker(app)
+        while row(queued["id"])["status"] == "pending":
+            next_at = row(queued["id"])["next_attempt_at"]
+            waits.append(next_at - clock.now())
+            clock.set_now(next_at)
+            assert release_due(redis_conn) == 1
+            run_worker(app)
+        failed = row(queued["id"])
     assert failed["status"] == "failed"
-    assert failed["attempts"] == 5
-    assert failed["last_error"].startswith("gave up after 5 attempts")
-    assert len(fake_sendgrid.requests) == 5
+    assert failed["last_error"].startswith("gave up after 2 h of provider errors")
+    # The outage never used an attempt; the waits grow, then stay at 30 minutes.
+    assert failed["attempts"] == 0
     assert waits == [
         timedelta(seconds=30),
         timedelta(minutes=2),
         timedelta(minutes=10),
         timedelta(minutes=30),
+        timedelta(minutes=30),
+        timedelta(minutes=30),
     ]
-    assert _only_job_result(redis_conn)["status"] == "failed"
+    assert len(fake_sendgrid.requests) == len(waits) + 1
     assert ScheduledJobRegistry("email", connection=redis_conn).count == 0
 
 
@@ -213,7 +223,7 @@ def test_no_api_key_keeps_emails_as_skipped_with_one_warning(
         assert row(first["id"])["status"] == "skipped"
         assert row(second["id"])["status"] == "skipped"
         assert row(first["id"])["html"]  # rendered and kept for the dev outbox
-        assert row(first["id"])["attempts"] == 0
+        assert row(first["id"])["attempts"] == 0  # nothing was tried
         # A second delivery pass in the same process does not warn again.
         delivery.deliver([first["id"]])
     warnings = [r for r in caplog.records if r.name == "app.email.providers"]
@@ -275,21 +285,31 @@ def test_two_threads_queueing_one_key_write_one_row(email_ctx, fake_sendgrid, ru
 
 
 def test_a_transient_failure_defers_the_rest_of_the_batch(
-    email_ctx, fake_sendgrid, run_worker, redis_conn
+    make_app, fake_sendgrid, frozen_clock, run_worker, redis_conn
 ):
+    frozen_clock.set_now(T0)
+    # One request at a time, so the order is fixed: the first fails, the rest wait.
+    app = make_app(
+        SENDGRID_API_KEY=API_KEY, SENDGRID_API_HOST=fake_sendgrid.url, SENDGRID_CONCURRENCY=1
+    )
     fake_sendgrid.script = [Reply(503, b"{}")]
-    with outbox.delivery_batch():
-        ids = [_welcome(make_user())["id"] for _ in range(4)]
-    run_worker(email_ctx)
-    # One request failed; the three others waited without using an attempt.
-    assert len(fake_sendgrid.requests) == 1
-    assert [row(i)["attempts"] for i in ids] == [1, 0, 0, 0]
-    assert {row(i)["next_attempt_at"] for i in ids} == {T0 + timedelta(seconds=30)}
-    assert len(scheduled_at(redis_conn)) == 1
-    advance(30)
-    release_due(redis_conn)
-    run_worker(email_ctx)
-    assert [row(i)["status"] for i in ids] == ["sent"] * 4
+    with app.app_context():
+        # Invitations carry an ICS each: one request per email.
+        user = make_user()
+        meetings = [make_meeting(user, T0 + timedelta(days=1, hours=i)) for i in range(4)]
+        with outbox.delivery_batch():
+            ids = [send_invitation(meeting)["id"] for meeting in meetings]
+        run_worker(app)
+        # One request failed; the three others waited without calling the provider, and none
+        # of the four used an attempt.
+        assert len(fake_sendgrid.requests) == 1
+        assert [row(i)["attempts"] for i in ids] == [0, 0, 0, 0]
+        assert {row(i)["next_attempt_at"] for i in ids} == {T0 + timedelta(seconds=30)}
+        assert len(scheduled_at(redis_conn)) == 1
+        advance(30)
+        release_due(redis_conn)
+        run_worker(app)
+        assert [row(i)["status"] for i in ids] == ["sent"] * 4
     assert len(fake_sendgrid.requests) == 5
 
 

@@ -1,10 +1,12 @@
 """The seam `queue_email`: gates, rows, keys, best-effort enqueue, catch-up, batching, and the
-seed-compatible service functions and job entry points."""
+send functions and job entry points."""
 
 import logging
+import math
 from datetime import timedelta
 
 import pytest
+from bson import ObjectId
 from rq import Queue
 from rq.job import Job
 from rq.registry import FinishedJobRegistry
@@ -15,8 +17,14 @@ from app.email.send import accepted
 from app.errors import NotFound
 from app.queue import enqueue
 from tests.email_support import T0, advance, make_goal, make_meeting, make_user, row
+from tests.email_support import stored as stored_row
 
-BODY_FIELDS = ("subject", "html", "text", "attachments", "headers")
+BODY_FIELDS = (*outbox.BODY_FIELDS, "template")
+
+
+def _raw(email_id) -> dict:
+    """The row as stored (no bodies put together)."""
+    return get_db().email_log.find_one({"_id": ObjectId(email_id)})
 
 
 def _jobs(connection, queue="email") -> list[Job]:
@@ -83,7 +91,8 @@ def test_preferences_per_type(email_ctx, redis_conn, email_type, respects):
     stored = row(result["id"])
     if respects:
         assert result["status"] == stored["status"] == "opted_out"
-        assert not any(field in stored for field in BODY_FIELDS)
+        assert stored["html"] is None
+        assert not any(field in _raw(result["id"]) for field in BODY_FIELDS)
         assert _jobs(redis_conn) == []
     else:
         assert result["status"] == "pending"
@@ -96,7 +105,7 @@ def test_nothing_goes_to_a_bounced_or_complained_address(email_ctx, redis_conn, 
     for email_type, context in (("welcome", {}), ("password_reset", {"reset_url": "https://r"})):
         result = outbox.queue_email(email_type, f"k:{email_type}", uid, context)
         assert result["status"] == "suppressed"
-        assert not any(field in row(result["id"]) for field in BODY_FIELDS)
+        assert not any(field in _raw(result["id"]) for field in BODY_FIELDS)
     assert _jobs(redis_conn) == []
 
 
@@ -139,13 +148,18 @@ def test_500_rows_queued_at_once_go_out_in_far_fewer_jobs(
             for u in users
         ]
     jobs = _jobs(redis_conn)
-    assert len(jobs) == 500 // delivery.BATCH_SIZE == 10
+    assert len(jobs) == math.ceil(500 / delivery.BATCH_SIZE) < 500
     assert sorted(i for job in jobs for i in job.args[0]) == sorted(ids)
     run_worker(email_ctx)
-    assert FinishedJobRegistry("email", connection=redis_conn).count == 10
+    assert FinishedJobRegistry("email", connection=redis_conn).count == len(jobs)
     assert get_db().email_log.count_documents({"status": "sent"}) == 500
-    assert len(fake_sendgrid.requests) == 500
-    assert len({b["personalizations"][0]["to"][0]["email"] for b in fake_sendgrid.bodies}) == 500
+    # One template, so one request per SENDGRID_BATCH_SIZE recipients, each personalized.
+    requests = math.ceil(500 / email_ctx.config["SENDGRID_BATCH_SIZE"])
+    assert len(fake_sendgrid.requests) == requests < 500
+    personalizations = [p for b in fake_sendgrid.bodies for p in b["personalizations"]]
+    assert len({p["to"][0]["email"] for p in personalizations}) == 500
+    assert sorted(p["custom_args"]["email_log_id"] for p in personalizations) == sorted(ids)
+    assert all(p["substitutions"]["%gg.name.t%"] == "Ada" for p in personalizations)
 
 
 def test_the_catch_up_batches_too(email_ctx, redis_conn):
@@ -156,7 +170,7 @@ def test_the_catch_up_batches_too(email_ctx, redis_conn):
     redis_conn.flushdb()  # the jobs are lost, as with a flushed Redis
     advance(120)
     assert delivery.catch_up()["requeued"] == 120
-    assert len(_jobs(redis_conn)) == 3
+    assert len(_jobs(redis_conn)) == math.ceil(120 / delivery.BATCH_SIZE)
 
 
 def test_one_hour_reminders_are_delivered_on_high_priority(email_ctx, redis_conn):
@@ -166,7 +180,7 @@ def test_one_hour_reminders_are_delivered_on_high_priority(email_ctx, redis_conn
     assert accepted(send.send_reminder(meeting["_id"], user["_id"], "1h", start))
     assert accepted(send.send_reminder(meeting["_id"], user["_id"], "24h", start))
     assert [j.args[0] for j in _jobs(redis_conn, "high_priority")] == [
-        [str(get_db().email_log.find_one({"key": {"$regex": "^reminder-1h:"}})["_id"])]
+        [str(stored_row({"key": {"$regex": "^reminder-1h:"}})["_id"])]
     ]
     assert len(_jobs(redis_conn, "email")) == 1
 
@@ -241,7 +255,7 @@ def test_send_email_task_logs_under_the_job_id_and_never_sends_twice(
         # The same RQ job run twice (a retry, a manual re-run) keeps its key `job:<id>`.
         enqueue("app.jobs.emails.send_email_task", "welcome", "ada@example.com", job_id="same")
         run_worker(email_ctx)
-    stored = get_db().email_log.find_one({"key": "job:same"})
+    stored = stored_row({"key": "job:same"})
     assert stored["status"] == "sent"
     assert get_db().email_log.count_documents({}) == 1
     assert len(fake_sendgrid.requests) == 1
@@ -259,7 +273,7 @@ def test_send_email_task_to_an_address_that_is_no_user(email_ctx, fake_sendgrid,
         idempotency_key="ops:reset:1",
     )
     run_worker(email_ctx)
-    stored = get_db().email_log.find_one({"key": "ops:reset:1"})
+    stored = stored_row({"key": "ops:reset:1"})
     assert stored["status"] == "sent" and stored["to"] == "someone@example.com"
     assert "user_id" not in stored
     assert fake_sendgrid.bodies[0]["personalizations"][0]["to"] == [
@@ -279,7 +293,7 @@ def test_welcome_and_phase_tasks_deliver_in_their_job(
     assert FinishedJobRegistry("email", connection=redis_conn).count == 2  # no extra jobs
     assert welcome.return_value()["delivery"]["status"] == "sent"
     assert phase.return_value()["delivery"]["status"] == "sent"
-    phase_row = get_db().email_log.find_one({"key": f"phase:{uid}:tracking"})
+    phase_row = stored_row({"key": f"phase:{uid}:tracking"})
     # Without a meeting id, the user's next scheduled meeting is the one shown.
     assert meeting["scheduled_at"] == T0 + timedelta(days=7)
     assert "Your first session:" in phase_row["text"]
@@ -296,17 +310,16 @@ def test_forget_user_drops_bodies_and_stops_unsent_mail(email_ctx, fake_sendgrid
     unsent = outbox.queue_email("phase_transition", f"phase:{uid}:tracking", uid, {})
     assert outbox.forget_user(uid) == 2
     for email_id in (sent["id"], unsent["id"]):
-        assert not any(field in row(email_id) for field in BODY_FIELDS)
+        assert not any(field in _raw(email_id) for field in outbox.BODY_FIELDS)
+        assert row(email_id)["html"] is None
     assert row(sent["id"])["status"] == "sent"
     assert row(unsent["id"])["status"] == "failed"
     run_worker(email_ctx)
     # A row that somehow comes back without a body fails instead of crashing the batch: here,
-    # as a deletion that unsets only html and text would leave it.
+    # as a deletion that unsets only its values would leave it.
     goal_id = str(make_goal(user)["_id"])
     stray = outbox.queue_email("goal_milestone", "stray", uid, {"goal_id": goal_id, "index": 0})
-    get_db().email_log.update_one(
-        {"_id": row(stray["id"])["_id"]}, {"$unset": {"html": "", "text": ""}}
-    )
+    get_db().email_log.update_one({"_id": row(stray["id"])["_id"]}, {"$unset": {"values": ""}})
     assert delivery.deliver([stray["id"]])["status"] == "failed"
     assert row(stray["id"])["last_error"].startswith("the row has no body")
     assert len(fake_sendgrid.requests) == 1

@@ -13,11 +13,11 @@ from rq.job import Job
 from app import clock
 from app.db import get_db
 from app.meetings import service
-from app.meetings.reminders import job_id as reminder_job_id
 from tests.email_support import T0, release_due
 from tests.meetings_support import (
     event_of,
     recipient,
+    reminder_job_id,
     scheduled_jobs,
     sent,
     session,
@@ -78,7 +78,7 @@ def _error(response, status, code):
 
 
 def _reminder_ids(meeting_id, start: datetime) -> tuple[str, str]:
-    return reminder_job_id("24h", meeting_id, start), reminder_job_id("1h", meeting_id, start)
+    return reminder_job_id("24h", start), reminder_job_id("1h", start)
 
 
 def test_create_returns_the_meeting_and_sends_one_invitation(
@@ -500,8 +500,20 @@ def test_reminder_jobs_are_armed_at_their_due_times(email_app, client, ada, redi
         day: ("default", AT - timedelta(hours=24)),
         hour: ("high_priority", AT - timedelta(minutes=60)),
     }
-    assert day == f"reminder-24h-{meeting['id']}-{int(AT.timestamp())}"
-    assert hour == f"reminder-1h-{meeting['id']}-{int(AT.timestamp())}"
+    # One job per kind and due second, shared by every meeting at that time.
+    assert day == f"reminders-24h-{int((AT - timedelta(hours=24)).timestamp())}"
+    assert hour == f"reminders-1h-{int((AT - timedelta(minutes=60)).timestamp())}"
+
+
+def test_meetings_at_the_same_time_share_their_reminder_jobs(
+    email_app, client, ada, bob, redis_conn
+):
+    _create(client, ada, AT)
+    bobs = _create(client, bob, AT)
+    assert set(scheduled_jobs(redis_conn)) == set(_reminder_ids(bobs["id"], AT))
+    # Bob cancels: Ada's meeting still needs the jobs.
+    _cancel(client, bob, bobs["id"])
+    assert set(scheduled_jobs(redis_conn)) == set(_reminder_ids(bobs["id"], AT))
 
 
 def test_cancel_removes_the_reminder_jobs(email_app, client, ada, redis_conn):
@@ -520,8 +532,8 @@ def test_a_time_move_replaces_the_reminder_jobs(email_app, client, ada, redis_co
     later = AT + timedelta(days=2, minutes=15)
     _patch(client, ada, meeting["id"], scheduled_at=iso(later))
     assert scheduled_jobs(redis_conn) == {
-        reminder_job_id("24h", meeting["id"], later): ("default", later - timedelta(hours=24)),
-        reminder_job_id("1h", meeting["id"], later): (
+        reminder_job_id("24h", later): ("default", later - timedelta(hours=24)),
+        reminder_job_id("1h", later): (
             "high_priority",
             later - timedelta(minutes=60),
         ),

@@ -10,6 +10,7 @@ from bson import ObjectId
 
 from app import clock
 from app.db import get_db
+from app.email import delivery
 from app.email.send import reminder_key
 from app.jobs.maintenance import cleanup_old_messages_task
 from app.jobs.meetings import send_meeting_reminders_task, update_meeting_statuses_task
@@ -159,7 +160,12 @@ def test_recurring_jobs_do_not_overlap_themselves(ctx, redis_conn):
 
 
 def _reminders_sent(fake_sendgrid) -> int:
-    return sum(body["categories"] == ["meeting_reminder"] for body in fake_sendgrid.bodies)
+    """Reminder recipients the fake SendGrid received (a request may carry many)."""
+    return sum(
+        len(body["personalizations"])
+        for body in fake_sendgrid.bodies
+        if body["categories"] == ["meeting_reminder"]
+    )
 
 
 def _reminder_keys() -> list[str]:
@@ -196,33 +202,38 @@ def test_two_workers_sweeping_at_the_same_instant_send_once(
     assert _reminders_sent(fake_sendgrid) == len(keys)
 
 
-def test_crash_between_lease_and_send_is_sent_once_after_the_lease(
+def test_a_sweep_that_dies_after_writing_its_rows_is_caught_up_once(
     ctx, frozen_clock, monkeypatch, run_worker, fake_sendgrid
 ):
     user = _user(ctx)
     start = clock.now() + timedelta(hours=30)
     meeting = meetings.create_meeting(user, start, 30)
+    run_worker(ctx)  # its invitation
     due = start - timedelta(hours=24)
     frozen_clock.set_now(due)
-    real_send = reminders.send_reminder
+    real_send = reminders.delivery.send_claimed
     calls = {"n": 0}
 
     def crash_once(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 1:
-            raise ConnectionError("worker died between the lease and the send")
+            raise ConnectionError("the worker died between writing the rows and sending them")
         return real_send(*args, **kwargs)
 
-    monkeypatch.setattr(reminders, "send_reminder", crash_once)
-    with pytest.raises(reminders.SweepFailed):
+    monkeypatch.setattr(reminders.delivery, "send_claimed", crash_once)
+    with pytest.raises(ConnectionError):
         reminders.sweep(due)
-    stored = get_db().meetings.find_one({"_id": meeting["_id"]})
-    assert stored["reminders"]["24h"]["claimed_until"] == due + reminders.LEASE
-    assert _reminder_keys() == []
-    # Inside the lease nobody else may take it.
+    key = reminder_key("24h", meeting["_id"], start)
+    assert _reminder_keys() == [key]
+    assert get_db().email_log.find_one({"key": key})["status"] == "sending"
+    # The row is the claim: a later sweep writes and sends nothing for it.
     assert reminders.sweep(due + timedelta(minutes=4))["24h"] == 0
-    assert reminders.sweep(due + reminders.LEASE)["24h"] == 1
-    assert reminders.sweep(due + reminders.LEASE + timedelta(minutes=5))["24h"] == 0
+    assert _reminders_sent(fake_sendgrid) == 0
+    # Once its lease is over, the outbox catch-up sends it, once.
+    frozen_clock.set_now(due + delivery.lease_duration() + timedelta(seconds=1))
+    assert delivery.catch_up()["requeued"] == 1
     run_worker(ctx)
-    assert _reminder_keys() == [reminder_key("24h", meeting["_id"], start)]
+    assert get_db().email_log.find_one({"key": key})["status"] == "sent"
+    assert _reminders_sent(fake_sendgrid) == 1
+    assert reminders.sweep(due + timedelta(minutes=30))["24h"] == 0
     assert _reminders_sent(fake_sendgrid) == 1

@@ -7,9 +7,15 @@ import pytest
 
 from app import clock
 from app.db import get_db
-from app.meetings.reminders import job_id as reminder_job_id
 from tests.email_support import T0
-from tests.meetings_support import event_of, recipient, scheduled_jobs, sent, session
+from tests.meetings_support import (
+    event_of,
+    recipient,
+    reminder_job_id,
+    scheduled_jobs,
+    sent,
+    session,
+)
 
 PHASE = "/api/v1/users/me/phase"
 
@@ -101,8 +107,8 @@ def test_tracking_starts_with_a_meeting_at_nine_local_and_two_emails(
     assert meeting["duration_minutes"] == 45
     assert meeting["status"] == "scheduled" and meeting["sequence"] == 0
     assert set(scheduled_jobs(redis_conn)) == {
-        reminder_job_id("24h", meeting["id"], first),
-        reminder_job_id("1h", meeting["id"], first),
+        reminder_job_id("24h", first),
+        reminder_job_id("1h", first),
     }
     with email_app.app_context():
         stored = get_db().users.find_one({"email": "ada@example.com"})

@@ -50,6 +50,20 @@ class EmailListArgs(PageArgsSchema):
     include = fields.String(validate=validate.OneOf(("body",)))
 
 
+class RedriveSchema(Schema):
+    """Which failed emails to send again: by id, or all of a type and/or since a time."""
+
+    ids = fields.List(
+        fields.String(validate=validate.Length(max=24)), validate=validate.Length(min=1, max=1000)
+    )
+    type = fields.String(validate=validate.OneOf(tuple(TYPES)))
+    failed_since = aware_datetime()
+
+
+class RedriveResultSchema(Schema):
+    retried = fields.Integer(required=True)
+
+
 class EmailListSchema(Schema):
     emails = fields.List(fields.Nested(EmailSchema), required=True)
     next_cursor = fields.String(allow_none=True)

@@ -4,12 +4,16 @@ import re
 from datetime import UTC, datetime
 
 import redis
+from bson import ObjectId
+from bson.errors import InvalidId
 from flask import current_app
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from app import clock
 from app.db import get_db
+from app.email import delivery
+from app.email.outbox import with_bodies
 from app.errors import APIError, NotFound, ServiceUnavailable, ValidationFailed
 from app.jobs.table import runnable_jobs
 from app.pagination import paginate
@@ -23,6 +27,10 @@ _TOKEN_IN_URL = re.compile(r"([?&](?:token)=)[^&\"'\s<>]+")
 
 class UnknownJob(APIError):
     status, code, message = 404, "unknown_job", "There is no job by that name."
+
+
+class EmailNotFailed(APIError):
+    status, code, message = 409, "email_not_failed", "Only a failed email can be sent again."
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -100,10 +108,37 @@ def email_json(row: dict, include_body: bool) -> dict:
         ],
     }
     if include_body:
-        body["subject"] = row.get("subject")
-        body["html"] = redact(row.get("html"))
-        body["text"] = redact(row.get("text"))
+        full = with_bodies(row)
+        body["subject"] = full["subject"]
+        body["html"] = redact(full["html"])
+        body["text"] = redact(full["text"])
     return body
+
+
+def _email(email_id: str) -> dict:
+    try:
+        oid = ObjectId(email_id)
+    except InvalidId:
+        raise NotFound("The email was not found.") from None
+    row = get_db().email_log.find_one({"_id": oid})
+    if row is None:
+        raise NotFound("The email was not found.")
+    return row
+
+
+def retry_email(email_id: str) -> dict:
+    """Send a failed email again (same key: at most once more); returns the row."""
+    row = _email(email_id)
+    if row["status"] != "failed" or not delivery.redrive([email_id]):
+        raise EmailNotFailed()
+    return _email(email_id)
+
+
+def retry_emails(filters: dict) -> int:
+    """Send failed emails again by ids, or all of a type and/or since a time."""
+    if not filters:
+        raise ValidationFailed({"_schema": ["Say which emails: ids, type or failed_since."]})
+    return delivery.redrive(filters.get("ids"), filters.get("type"), filters.get("failed_since"))
 
 
 def list_emails(filters: dict, limit: int, cursor: str | None):

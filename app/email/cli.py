@@ -1,13 +1,16 @@
-"""`flask email preview TYPE`: render a type on sample data (nothing is stored or sent)."""
+"""`flask email preview TYPE` (a type on sample data; nothing is stored or sent) and
+`flask email retry` (failed emails sent again)."""
+
+from datetime import datetime
 
 import click
 from flask.cli import AppGroup
 
-from app.email import types
+from app.email import delivery, types
 from app.email.render import render_email
 from app.email.samples import sample_recipient
 
-email_cli = AppGroup("email", help="Look at the emails the service sends.")
+email_cli = AppGroup("email", help="Look at the emails the service sends; send failed ones again.")
 
 
 @email_cli.command("preview")
@@ -38,3 +41,24 @@ def preview(email_type: str, variant: str | None, part: str, name: str, timezone
     else:
         click.echo(f"Subject: {rendered.subject}\n")
         click.echo(rendered.text)
+
+
+@email_cli.command("retry")
+@click.argument("email_ids", nargs=-1)
+@click.option("--all-failed", is_flag=True, help="Every failed email (with --type/--since).")
+@click.option("--type", "email_type", type=click.Choice(sorted(types.TYPES)), default=None)
+@click.option("--since", default=None, help="Failed emails created since (ISO 8601 with offset).")
+def retry(email_ids: tuple[str, ...], all_failed: bool, email_type: str | None, since: str | None):
+    """Send failed emails again (same keys: each at most once more), by id or --all-failed."""
+    if bool(email_ids) == all_failed:
+        raise click.UsageError("give email ids, or --all-failed (optionally with --type/--since)")
+    moment = None
+    if since:
+        try:
+            moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise click.BadParameter("must be ISO 8601, e.g. 2026-12-01T09:00:00Z") from exc
+        if moment.tzinfo is None:
+            raise click.BadParameter("must carry an offset, e.g. Z or +01:00")
+    count = delivery.redrive(list(email_ids) or None, email_type, moment)
+    click.echo(f"{count} failed email(s) pending again")

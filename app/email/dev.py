@@ -6,6 +6,7 @@ from bson.errors import InvalidId
 from flask import Blueprint, abort, render_template
 
 from app.db import get_db
+from app.email.outbox import with_bodies
 
 dev_outbox = Blueprint("dev_outbox", __name__, url_prefix="/dev/emails")
 LIST_LIMIT = 200
@@ -15,8 +16,8 @@ LIST_LIMIT = 200
 def list_emails():
     """The newest rows first."""
     collection = get_db().email_log
-    rows = collection.find({}, {"html": 0, "text": 0, "attachments": 0})
-    rows = list(rows.sort("created_at", -1).limit(LIST_LIMIT))
+    rows = collection.find({}, {"attachments": 0})
+    rows = [with_bodies(row) for row in rows.sort("created_at", -1).limit(LIST_LIMIT)]
     return render_template("pages/dev_list.html", rows=rows, total=collection.count_documents({}))
 
 
@@ -29,4 +30,4 @@ def show_email(email_id: str):
         row = None
     if row is None:
         abort(404)
-    return render_template("pages/dev_show.html", row=row)
+    return render_template("pages/dev_show.html", row=with_bodies(row))

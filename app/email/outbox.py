@@ -1,37 +1,55 @@
-"""The seam every email goes through: `queue_email(email_type, key, user_id, context)`.
+"""The seam every email goes through: `queue_email(email_type, key, user_id, context)`, and
+`queue_many` for a fan-out.
 
 It checks suppression (`email_status` bounced or complained → a `suppressed` row) and
 preferences (a type whose category is not critical, for a user with notifications off → an
-`opted_out` row), neither with bodies; otherwise renders and writes the `pending` row under its
-unique `key`, then enqueues delivery best-effort (Redis down → the row stays `pending` and the
-catch-up sends it). A key that already exists returns its row and sends nothing new. Returns
-`{"id": <email_log id>, "status": <row status>, "created": <bool>}`.
+`opted_out` row), neither with bodies; otherwise composes the email and writes the `pending`
+row under its unique `key`, then enqueues delivery best-effort (Redis down → the row stays
+`pending` and the catch-up sends it). A key that already exists returns its row and sends
+nothing new. Returns `{"id": <email_log id>, "status": <row status>, "created": <bool>}`.
 
-Flows do not call this with keys of their own: they call the function of app/email/send.py for
-their email, which builds the key from the type's record. Fan-outs wrap their loop in
-`with delivery_batch():` so the rows go out in jobs of `delivery.BATCH_SIZE`, not one job each.
+A row stores its Template's id (the shared subject, HTML and text, kept once in
+`email_templates`) and its own values, headers and attachments; `bodies(row)` puts them
+together. Flows do not call this with keys of their own: they call app/email/send.py, which
+builds the key from the type's record. Fan-outs wrap their loop in `with delivery_batch():` so
+the rows go out in jobs of `delivery.BATCH_SIZE`, not one job each.
 """
 
 import contextlib
 import contextvars
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from bson import ObjectId
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from app import clock
 from app.db import get_db
-from app.email import types
+from app.email import delivery, types
 from app.email.delivery import Pending, enqueue_delivery_best_effort
-from app.email.render import load_data, recipient_from_user, render_email
+from app.email.render import Template, compose, fill, load_data, recipient_from_user
 from app.errors import NotFound
 
 log = logging.getLogger(__name__)
 
 SUPPRESSED_STATUSES = ("bounced", "complained")
-BODY_FIELDS = ("subject", "html", "text", "attachments", "headers")
+BODY_FIELDS = ("values", "headers", "attachments")
+DUPLICATE_KEY = 11000
+# Templates never change (the id is their digest), so a read once is good for the process.
+_template_cache: dict[str, dict] = {}
 
 _batch: contextvars.ContextVar[list | None] = contextvars.ContextVar("email_batch", default=None)
+
+
+@dataclass(frozen=True)
+class Email:
+    """One email a fan-out queues: type, key, recipient dict and context."""
+
+    email_type: str
+    key: str
+    recipient: dict
+    context: dict
 
 
 @contextlib.contextmanager
@@ -92,62 +110,155 @@ def gate(record: types.EmailType, recipient: dict) -> str | None:
     return None
 
 
-def queue_to_recipient(
-    email_type: str, key: str, recipient: dict, context: dict, *, enqueue: bool = True
-) -> dict:
-    """queue_email for a recipient dict (recipient_from_user's shape; `user_id` may be absent
-    for an address that is no user); `enqueue=False` leaves delivery to the caller."""
-    record = types.get(email_type)
-    collection = get_db().email_log
-    existing = collection.find_one({"key": key}, {"status": 1})
-    if existing is not None:
-        return _result(existing, created=False)
+def _store_templates(templates: Iterable[Template]) -> None:
+    """Store each distinct Template once (an upsert that changes nothing if it is there)."""
+    distinct = {t.id: t for t in templates}
+    collection = get_db().email_templates
     now = clock.now()
+    for template in distinct.values():
+        collection.update_one(
+            {"_id": template.id},
+            {
+                "$setOnInsert": {
+                    "subject": template.subject,
+                    "html": template.html,
+                    "text": template.text,
+                    "created_at": now,
+                }
+            },
+            upsert=True,
+        )
+
+
+def _row(email: Email, now) -> tuple[dict, Template | None]:
+    """The row of one email (not yet stored) and its Template, if it has bodies."""
+    record = types.get(email.email_type)
     row = {
-        "key": key,
-        "type": email_type,
-        "to": recipient["email"],
+        "key": email.key,
+        "type": email.email_type,
+        "to": email.recipient["email"],
         "attempts": 0,
         "events": [],
         "created_at": now,
         "next_attempt_at": now,
     }
-    if record.urgent(context):
+    if record.urgent(email.context):
         row["urgent"] = True
-    if recipient.get("user_id"):
-        row["user_id"] = ObjectId(recipient["user_id"])
-    stopped = gate(record, recipient)
+    if email.recipient.get("user_id"):
+        row["user_id"] = ObjectId(email.recipient["user_id"])
+    stopped = gate(record, email.recipient)
     if stopped is not None:
         row["status"] = stopped
+        return row, None
+    data = load_data(email.email_type, email.recipient, email.context)
+    composed = compose(email.email_type, email.recipient, data)
+    row.update(
+        status="pending",
+        template=composed.template.id,
+        values=composed.values,
+        headers=composed.headers,
+        attachments=composed.attachments,
+    )
+    return row, composed.template
+
+
+def _enqueue(rows: list[dict], enqueue: bool) -> None:
+    pending = [Pending(str(r["_id"]), r.get("urgent", False)) for r in rows]
+    pending = [p for p, r in zip(pending, rows, strict=True) if r["status"] == "pending"]
+    if not (pending and enqueue):
+        return
+    batch = _batch.get()
+    if batch is not None:
+        batch.extend(pending)
     else:
-        rendered = render_email(email_type, recipient, load_data(email_type, recipient, context))
-        row.update(
-            status="pending",
-            subject=rendered.subject,
-            html=rendered.html,
-            text=rendered.text,
-            attachments=rendered.attachments,
-            headers=rendered.headers,
-        )
+        enqueue_delivery_best_effort(pending)
+
+
+def queue_to_recipient(
+    email_type: str, key: str, recipient: dict, context: dict, *, enqueue: bool = True
+) -> dict:
+    """queue_email for a recipient dict (recipient_from_user's shape; `user_id` may be absent
+    for an address that is no user); `enqueue=False` leaves delivery to the caller."""
+    types.get(email_type)
+    collection = get_db().email_log
+    existing = collection.find_one({"key": key}, {"status": 1})
+    if existing is not None:
+        return _result(existing, created=False)
+    row, template = _row(Email(email_type, key, recipient, context), clock.now())
+    if template is not None:
+        _store_templates([template])
     try:
         collection.insert_one(row)
     except DuplicateKeyError:
         # Another request queued the same key between our look-up and insert: theirs stands.
         return _result(collection.find_one({"key": key}, {"status": 1}), created=False)
-    if row["status"] == "pending" and enqueue:
-        pending = Pending(str(row["_id"]), row.get("urgent", False))
-        batch = _batch.get()
-        if batch is not None:
-            batch.append(pending)
-        else:
-            enqueue_delivery_best_effort([pending])
+    _enqueue([row], enqueue)
     log.info("email %s queued: %s %s (%s)", row["_id"], email_type, key, row["status"])
     return _result(row, created=True)
 
 
 def queue_email(email_type: str, key: str, user_id: str, context: dict) -> dict:
-    """The one seam: gate, render, write the row under `key`, enqueue delivery."""
+    """The one seam: gate, compose, write the row under `key`, enqueue delivery."""
     return queue_to_recipient(email_type, key, recipient_for_user(user_id), context or {})
+
+
+def queue_many(emails: list[Email], *, claim: bool = False) -> list[dict]:
+    """queue_to_recipient for many emails in one write (a fan-out): keys that exist already
+    (written before, or by a run racing this one) keep their row and send nothing new.
+    With `claim`, the rows to send are written already claimed, for the caller to send
+    (delivery.send_claimed); else their delivery is enqueued. Returns the rows it created."""
+    if not emails:
+        return []
+    now = clock.now()
+    built = [_row(email, now) for email in emails]
+    if claim:
+        lease = delivery.claimed(now)
+        for row, _template in built:
+            if row["status"] == "pending":
+                row.update(lease)
+    _store_templates(template for _row_, template in built if template is not None)
+    rows = [row for row, _template in built]
+    collection = get_db().email_log
+    try:
+        collection.insert_many(rows, ordered=False)
+        created = rows
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(error.get("code") != DUPLICATE_KEY for error in errors):
+            raise
+        skipped = {error["index"] for error in errors}
+        created = [row for index, row in enumerate(rows) if index not in skipped]
+    if not claim:
+        _enqueue(created, enqueue=True)
+    log.info("%d email(s) queued of %d in a fan-out", len(created), len(rows))
+    return created
+
+
+def template_of(template_id: str) -> dict | None:
+    """A stored Template document (cached: they never change)."""
+    cached = _template_cache.get(template_id)
+    if cached is None:
+        cached = get_db().email_templates.find_one({"_id": template_id})
+        if cached is not None:
+            _template_cache[template_id] = cached
+    return cached
+
+
+def bodies(row: dict) -> tuple[str, str, str] | None:
+    """(subject, html, text) of a row as it was (or will be) sent, or None without bodies."""
+    if not row.get("template") or row.get("values") is None:
+        return None
+    stored = template_of(row["template"])
+    if stored is None:
+        return None
+    template = Template(row["template"], stored["subject"], stored["html"], stored["text"])
+    return fill(template, row["values"])
+
+
+def with_bodies(row: dict) -> dict:
+    """The row with `subject`, `html` and `text` as sent (None where it has no bodies)."""
+    subject, html, text = bodies(row) or (None, None, None)
+    return {**row, "subject": subject, "html": html, "text": text}
 
 
 def forget_user(user_id: str) -> int:
@@ -161,7 +272,7 @@ def forget_user(user_id: str) -> int:
         {"$set": {"status": "failed", "last_error": "user deleted before delivery"}},
     )
     stripped = collection.update_many(
-        {"user_id": oid, "subject": {"$exists": True}},
+        {"user_id": oid, "values": {"$exists": True}},
         {"$unset": dict.fromkeys(BODY_FIELDS, "")},
     )
     return stripped.modified_count

@@ -37,8 +37,17 @@ def send_meeting_reminders_task(now=None) -> dict:
     return {"status": "ok", "reminders": reminders.sweep(clock.resolve(now))}
 
 
+def send_due_reminders_task(kind: str, due_epoch: int, now=None) -> dict:
+    """The exact-time job of every `kind` reminder due at that second (meetings that moved or
+    were cancelled are not among them)."""
+    due = datetime.fromtimestamp(due_epoch, UTC)
+    sent = reminders.send_due(kind, due, clock.resolve(now))
+    return {"status": "ok", "kind": kind, "due": clock.isoformat(due), "sent": sent}
+
+
 def send_meeting_reminder_task(meeting_id: str, kind: str, start_epoch: int, now=None) -> dict:
-    """The exact-time job of one reminder (a no-op if the meeting moved or was cancelled)."""
+    """One meeting's reminder: the exact-time job of earlier versions, kept so such jobs still
+    waiting in Redis after a deploy run (a no-op if the meeting moved or was cancelled)."""
     start = datetime.fromtimestamp(start_epoch, UTC)
     result = reminders.send(parse_id(meeting_id, "meeting"), kind, start, clock.resolve(now))
     return {"status": result, "meeting_id": meeting_id, "kind": kind}

@@ -112,8 +112,9 @@ DELIVERY = Family(
     retry=Retry(max=5, interval=[5, 15, 30, 60, 120]),
     urgent_queue=queue.HIGH_PRIORITY,
 )
-# One exact-time reminder: a claim and a row; the sweeps catch up whatever it misses.
-REMINDER = Family(queue.DEFAULT, timeout=60, urgent_queue=queue.HIGH_PRIORITY)
+# The reminders due in one second: rows written and sent in units of a request each (10,000 in
+# well under a minute); the sweeps catch up whatever a lost job misses.
+REMINDER = Family(queue.DEFAULT, timeout=300, urgent_queue=queue.HIGH_PRIORITY)
 MAINTENANCE = Family(queue.DEFAULT, timeout=60)
 # Functions outside the table (scripts, tests) run like this.
 UNLISTED = Family(queue.DEFAULT, timeout=120)
@@ -124,6 +125,7 @@ TASKS: tuple[Task, ...] = (
     Task("app.jobs.emails.send_email_task", DELIVERY),
     Task("app.jobs.emails.send_welcome_email_task", DELIVERY),
     Task("app.jobs.emails.send_phase_transition_email_task", DELIVERY),
+    Task("app.jobs.meetings.send_due_reminders_task", REMINDER),
     Task("app.jobs.meetings.send_meeting_reminder_task", REMINDER),
     Task(
         "app.jobs.meetings.update_meeting_statuses_task",

@@ -1,45 +1,55 @@
-"""Meeting reminders: exact-time RQ jobs, catch-up sweeps, a lease in MongoDB.
+"""Meeting reminders: one exact-time RQ job per kind and due second, catch-up sweeps, and the
+email row as the claim.
 
 With T = scheduled_at, a reminder of kind K (app/reminder_kinds.py) is due at T − lead and may
 be sent while T − now ∈ [window_end, lead] (never before its due time). When a meeting is
-created or its time moves, each reminder is scheduled with RQ's `enqueue_at` at its due time
-under a job id made from the reminder's email key (one per kind, meeting and T); a reminder
-already inside its window goes out at once; one past its window never. Both recurring sweeps
-send whatever is inside its window, neither sent nor leased, so a lost job (flushed Redis,
-dead worker) is caught up.
+created or its time moves, its reminders are scheduled with RQ's `enqueue_at` at their due
+second under one job per kind and second (`reminders-<K>-<epoch of the due time>`): the
+meetings first booked at 09:00 local in one timezone share a job, which sends all of their
+reminders together. A reminder already inside its window goes out at once; one past its window
+never. Both recurring sweeps send whatever is inside its window and not sent yet, so a lost job
+(flushed Redis, dead worker) is caught up.
 
-Exactly once: the meeting's `reminders.<K>` holds `{claimed_until, sent_at}`. Sending claims a
-lease atomically (only for the meeting's current T and status `scheduled`), writes the email
-through the outbox under the reminder's key (unique: a second write returns the first row),
-then records `sent_at`. A crash between lease and `sent_at` leaves the lease to expire; the
-next sweep takes it over and the key prevents a second email.
+Exactly once: a reminder is sent when its email row is written, under the key
+`reminder-<K>:<meeting_id>:<epoch of T>` (unique). Every path — the job, the sweeps, a second
+worker racing the first — writes the rows of a batch in one insert; a key written already keeps
+its row and nothing is sent for it again. A moved meeting has a new key; a cancelled one is no
+longer `scheduled`. Rows are written already claimed and sent by the same job, a personalized
+request per 1000 recipients; if the job dies, the outbox catch-up sends what it left.
 """
 
 import contextlib
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 import redis
+from flask import current_app
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from app import clock
 from app.db import get_db
-from app.email.outbox import delivery_batch
-from app.email.send import reminder_key, send_reminder
+from app.email import delivery
+from app.email.outbox import Email, queue_many
+from app.email.render import recipient_from_user
+from app.email.send import reminder_key
 from app.queue import enqueue
 from app.redis import RedisNotConfigured, get_redis
 from app.reminder_kinds import KINDS, Kind
 
 log = logging.getLogger(__name__)
 
-REMINDER_TASK = "app.jobs.meetings.send_meeting_reminder_task"
-LEASE = timedelta(minutes=5)
+REMINDER_TASK = "app.jobs.meetings.send_due_reminders_task"
+CHUNK = 100
 
 
-def job_id(kind: str, meeting_id, start: datetime) -> str:
-    """The exact-time job's id: the reminder's email key in the characters RQ allows."""
-    return reminder_key(kind, meeting_id, start).replace(":", "-")
+class SweepFailed(RuntimeError):
+    """Some reminders of a sweep raised; the others were sent."""
+
+
+def job_id(kind: str, due: datetime) -> str:
+    """The exact-time job of every `kind` reminder due at `due` (a whole second)."""
+    return f"reminders-{kind}-{int(due.timestamp())}"
 
 
 def in_window(kind: Kind, start: datetime, now: datetime) -> bool:
@@ -47,134 +57,164 @@ def in_window(kind: Kind, start: datetime, now: datetime) -> bool:
     return start - kind.lead <= now <= start - kind.window_end
 
 
+def _schedule(kind: Kind, due: datetime, now: datetime) -> None:
+    at = due if now < due else None
+    try:
+        enqueue(
+            REMINDER_TASK,
+            kind.name,
+            int(due.timestamp()),
+            job_id=job_id(kind.name, due),
+            at=at,
+            urgent=kind.urgent,
+        )
+    except (redis.RedisError, RedisNotConfigured) as exc:
+        log.warning("reminders %s due %s not scheduled (sweeps catch up): %s", kind.name, due, exc)
+
+
 def arm(meeting: dict, now: datetime | None = None) -> None:
-    """Schedule the meeting's reminders at their due times (or at once inside a window);
+    """Schedule the meeting's reminders at their due seconds (or at once inside a window);
     best-effort: without Redis the sweeps catch up."""
     now = now or clock.now()
     start = meeting["scheduled_at"]
     for kind in KINDS.values():
-        due = start - kind.lead
-        if now > start - kind.window_end:
-            continue  # past the window: never
-        at = due if now < due else None
-        try:
-            enqueue(
-                REMINDER_TASK,
-                str(meeting["_id"]),
-                kind.name,
-                int(start.timestamp()),
-                job_id=job_id(kind.name, meeting["_id"], start),
-                at=at,
-                urgent=kind.urgent,
-            )
-        except (redis.RedisError, RedisNotConfigured) as exc:
-            log.warning(
-                "reminder %s of %s not scheduled (sweeps will catch up): %s",
-                kind.name,
-                meeting["_id"],
-                exc,
-            )
+        if now <= start - kind.window_end:
+            _schedule(kind, start - kind.lead, now)
 
 
 def rearm_upcoming(now: datetime | None = None) -> int:
-    """Arm again the reminders of every future scheduled meeting (after Redis lost its
-    scheduled jobs); job ids are fixed and sending claims a lease, so nothing goes twice."""
+    """Schedule again the reminders of every future scheduled meeting (after Redis lost its
+    scheduled jobs): one job per kind and due second. Returns how many jobs."""
     now = now or clock.now()
-    meetings = get_db().meetings.find(
-        {"status": "scheduled", "scheduled_at": {"$gt": now}}, {"_id": 1, "scheduled_at": 1}
+    starts = get_db().meetings.distinct(
+        "scheduled_at", {"status": "scheduled", "scheduled_at": {"$gt": now}}
     )
-    count = 0
-    for meeting in meetings:
-        arm(meeting, now)
-        count += 1
-    return count
+    due = {
+        (kind.name, start.astimezone(UTC) - kind.lead)
+        for start in starts
+        for kind in KINDS.values()
+        if now <= start.astimezone(UTC) - kind.window_end
+    }
+    for kind_name, when in sorted(due):
+        _schedule(KINDS[kind_name], when, now)
+    return len(due)
 
 
 def disarm(meeting: dict) -> None:
-    """Remove the meeting's scheduled reminder jobs for its current time (best-effort: a stale
-    job finds the meeting moved or cancelled and does nothing)."""
+    """Remove the jobs of the meeting's reminders if no other meeting shares them (best-effort:
+    a stale job finds the meeting moved or cancelled and sends nothing for it)."""
+    start = meeting["scheduled_at"]
+    others = get_db().meetings.find_one(
+        {"status": "scheduled", "scheduled_at": start, "_id": {"$ne": meeting["_id"]}}, {"_id": 1}
+    )
+    if others is not None:
+        return
     try:
         connection = get_redis()
-        for kind in KINDS:
+        for kind in KINDS.values():
             with contextlib.suppress(NoSuchJobError):
-                Job.fetch(
-                    job_id(kind, meeting["_id"], meeting["scheduled_at"]), connection=connection
-                ).delete()
+                Job.fetch(job_id(kind.name, start - kind.lead), connection=connection).delete()
     except (redis.RedisError, RedisNotConfigured) as exc:
         log.warning("reminder jobs of %s not removed: %s", meeting["_id"], exc)
 
 
-def _claim(meeting_id, kind: Kind, start: datetime, now: datetime) -> dict | None:
-    field = f"reminders.{kind.name}"
-    return get_db().meetings.find_one_and_update(
-        {
-            "_id": meeting_id,
-            "status": "scheduled",
-            "scheduled_at": start,
-            f"{field}.sent_at": {"$exists": False},
-            "$or": [
-                {f"{field}.claimed_until": {"$exists": False}},
-                {f"{field}.claimed_until": {"$lte": now}},
-            ],
-        },
-        {"$set": {f"{field}.claimed_until": now + LEASE}},
+def _unsent(kind: Kind, meetings: list[dict]) -> list[tuple[dict, str]]:
+    """(meeting, key) of the meetings whose `kind` reminder has no row yet."""
+    keyed = [(m, reminder_key(kind.name, m["_id"], m["scheduled_at"])) for m in meetings]
+    written = set()
+    for start in range(0, len(keyed), CHUNK):
+        keys = [key for _meeting, key in keyed[start : start + CHUNK]]
+        written.update(
+            d["key"] for d in get_db().email_log.find({"key": {"$in": keys}}, {"key": 1})
+        )
+    return [(meeting, key) for meeting, key in keyed if key not in written]
+
+
+def _users(meetings: list[dict]) -> dict:
+    ids = list({m["user_id"] for m in meetings})
+    users = {}
+    for start in range(0, len(ids), CHUNK):
+        for user in get_db().users.find({"_id": {"$in": ids[start : start + CHUNK]}}):
+            users[user["_id"]] = user
+    return users
+
+
+def send_batch(kind: Kind, meetings: list[dict], now: datetime) -> int:
+    """Write and send the `kind` reminders of `meetings` that are inside their window and not
+    sent yet, in units of SENDGRID_BATCH_SIZE; returns how many rows were written."""
+    meetings = [
+        m
+        for m in meetings
+        if m["status"] == "scheduled" and in_window(kind, m["scheduled_at"], now)
+    ]
+    todo = _unsent(kind, meetings)
+    users = _users([meeting for meeting, _key in todo])
+    unit = current_app.config["SENDGRID_BATCH_SIZE"]
+    written = 0
+    failures: list[Exception] = []
+    for start in range(0, len(todo), unit):
+        emails = []
+        for meeting, key in todo[start : start + unit]:
+            user = users.get(meeting["user_id"])
+            if user is None:
+                continue  # the account was deleted with its meetings a moment ago
+            context = {"meeting_id": str(meeting["_id"]), "kind": kind.name, "meeting": meeting}
+            emails.append(Email("meeting_reminder", key, recipient_from_user(user), context))
+        try:
+            rows = queue_many(emails, claim=True)
+        except Exception as exc:  # one bad unit does not hold back the others; raised below
+            log.exception("reminders %s: %d could not be written", kind.name, len(emails))
+            failures.append(exc)
+            continue
+        written += len(rows)
+        delivery.send_claimed([row for row in rows if row["status"] == "sending"])
+    if failures:
+        raise SweepFailed(f"{len(failures)} unit(s) of reminders failed") from failures[0]
+    return written
+
+
+def send_due(kind_name: str, due: datetime, now: datetime | None = None) -> int:
+    """The exact-time job: every `kind` reminder due at `due`."""
+    kind = KINDS[kind_name]
+    meetings = list(
+        get_db().meetings.find({"status": "scheduled", "scheduled_at": due + kind.lead})
     )
+    return send_batch(kind, meetings, now or clock.now())
 
 
 def send(meeting_id, kind_name: str, start: datetime, now: datetime | None = None) -> str:
-    """Send one reminder if it is in its window and not sent or leased; returns what happened
+    """Send one meeting's reminder if it is in its window and not sent; returns what happened
     (`sent`, `not_in_window`, `taken`)."""
     now = now or clock.now()
     kind = KINDS[kind_name]
     if not in_window(kind, start, now):
         return "not_in_window"
-    meeting = _claim(meeting_id, kind, start, now)
-    if meeting is None:
-        return "taken"  # sent, leased by another worker, moved, or no longer scheduled
-    send_reminder(meeting_id, meeting["user_id"], kind.name, start)
-    get_db().meetings.update_one(
-        {"_id": meeting_id, "scheduled_at": start},
-        {"$set": {f"reminders.{kind.name}.sent_at": now}},
+    meeting = get_db().meetings.find_one(
+        {"_id": meeting_id, "status": "scheduled", "scheduled_at": start}
     )
+    if meeting is None or not send_batch(kind, [meeting], now):
+        return "taken"  # sent already, moved, or no longer scheduled
     return "sent"
 
 
-class SweepFailed(RuntimeError):
-    """Some reminders of a sweep raised; the others were sent."""
-
-
 def sweep(now: datetime | None = None) -> dict[str, int]:
-    """Send every reminder inside its window that is neither sent nor leased. One failing
-    meeting does not hold back the rest: failures are raised together at the end (their
-    leases expire and the next sweep retries them)."""
+    """Send every reminder inside its window that has no row yet."""
     now = now or clock.now()
     sent = dict.fromkeys(KINDS, 0)
-    failures: list[tuple[object, str, Exception]] = []
-    with delivery_batch():
-        for kind in KINDS.values():
-            field = f"reminders.{kind.name}"
-            candidates = get_db().meetings.find(
+    failures: list[Exception] = []
+    for kind in KINDS.values():
+        candidates = list(
+            get_db().meetings.find(
                 {
                     "status": "scheduled",
                     "scheduled_at": {"$gte": now + kind.window_end, "$lte": now + kind.lead},
-                    f"{field}.sent_at": {"$exists": False},
-                    "$or": [
-                        {f"{field}.claimed_until": {"$exists": False}},
-                        {f"{field}.claimed_until": {"$lte": now}},
-                    ],
-                },
-                {"_id": 1, "scheduled_at": 1},
+                }
             )
-            for meeting in list(candidates):
-                try:
-                    outcome = send(meeting["_id"], kind.name, meeting["scheduled_at"], now)
-                except Exception as exc:  # isolate one meeting; re-raised below
-                    log.exception("reminder %s of %s failed", kind.name, meeting["_id"])
-                    failures.append((meeting["_id"], kind.name, exc))
-                    continue
-                if outcome == "sent":
-                    sent[kind.name] += 1
+        )
+        try:
+            sent[kind.name] = send_batch(kind, candidates, now)
+        except SweepFailed as exc:
+            failures.append(exc)
     if failures:
-        first = failures[0][2]
-        raise SweepFailed(f"{len(failures)} reminder(s) failed, sent {sent}") from first
+        raise SweepFailed(f"reminders failed, sent {sent}") from failures[0]
     return sent
