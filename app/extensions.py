@@ -1,5 +1,6 @@
 """Unbound extension objects, bound to an app by the factory with init_app."""
 
+import functools
 import logging
 
 from flask import Flask, current_app
@@ -10,7 +11,7 @@ from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.errors import ErrorSchema, handle_http_exception
-from app.limits import client_ip, is_exempt
+from app.limits import ONE_TRIP_STRATEGY, client_ip, is_exempt, rate_limit_headers
 
 
 class GoalGetterApi(Api):
@@ -20,16 +21,6 @@ class GoalGetterApi(Api):
 
     def handle_http_exception(self, error):
         return handle_http_exception(error)
-
-
-class AppLimiter(Limiter):
-    """flask-limiter whose fallback state starts afresh for each app it is bound to."""
-
-    def init_app(self, app: Flask) -> None:
-        # The limiter is a module-level object bound to each app the factory builds (tests
-        # build many); a storage found dead for one app says nothing about the next one's.
-        self._storage_dead = False
-        super().init_app(app)
 
 
 cors = CORS()
@@ -42,12 +33,13 @@ def _default_limit() -> str:
     return f"{current_app.config['RATE_LIMIT_PER_MINUTE']}/minute"
 
 
-limiter = AppLimiter(
+limiter = Limiter(
     key_func=client_ip,
     default_limits=[_default_limit],
     key_prefix="rl",
-    strategy="sliding-window-counter",
-    headers_enabled=True,
+    # One Redis script per limited request; the headers come from its answer (app.limits).
+    strategy=ONE_TRIP_STRATEGY,
+    headers_enabled=False,
     in_memory_fallback_enabled=True,
     swallow_errors=True,
     default_limits_per_method=True,
@@ -90,4 +82,5 @@ def register_limiter(app: Flask) -> None:
         "RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 1, "socket_connect_timeout": 1}
     )
     limiter.init_app(app)
+    app.after_request(functools.partial(rate_limit_headers, limiter))
     logging.getLogger("flask-limiter").setLevel(logging.INFO)

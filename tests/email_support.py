@@ -34,6 +34,8 @@ class FakeSendGrid:
 
     def __init__(self, latency: float = 0.0):
         self.script: list = []
+        # Answers each request the script does not: `rule(recorded) -> Reply | None` (None: 202).
+        self.rule = None
         self.latency = latency
         self._lock = threading.Lock()
         self._count = 0
@@ -67,7 +69,7 @@ class FakeSendGrid:
         with self._lock:
             self._count += 1
             number = self._count
-            step = self.script.pop(0) if self.script else None
+            step = self.script.pop(0) if self.script else self.rule
         if self.latency or not self._open.is_set():
             self._wait(recorded.connection)
         if callable(step):

@@ -3,9 +3,11 @@
 import json
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
+import redis
 from flask_jwt_extended import jwt_required
 
 from app.config import ROOT
@@ -178,3 +180,46 @@ def test_chat_key_follows_the_user_across_ips(make_app):
     ] * 3
     assert call(ada, "198.51.100.3") == 429
     assert call(bob, "198.51.100.1") == 200
+
+
+class Monitor:
+    """Redis MONITOR in a thread: the commands clients sent (not those scripts ran)."""
+
+    def __init__(self, url: str):
+        self.connection = redis.Redis.from_url(url)
+        self.commands: list[str] = []
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self):
+        with self.connection.monitor() as monitor:
+            self._ready.set()
+            for command in monitor.listen():
+                if command["command"].startswith("ECHO gg-monitor-end"):
+                    return
+                if command.get("client_type") != "lua":
+                    self.commands.append(command["command"].split()[0].upper())
+
+    def __enter__(self):
+        self._thread.start()
+        self._ready.wait(5)
+        time.sleep(0.1)
+        return self
+
+    def __exit__(self, *exc):
+        self.connection.echo("gg-monitor-end")
+        self._thread.join(5)
+
+
+def test_a_limited_request_costs_one_redis_round_trip(make_app, redis_url):
+    client = make_app(RATELIMIT_ENABLED=True).test_client()
+    client.get("/api/v1/users/me")  # the script is loaded once per process
+    with Monitor(redis_url) as seen:
+        response = client.get("/api/v1/users/me")
+    assert seen.commands == ["EVALSHA"]
+    # The headers come from that one answer; Retry-After only on a 429.
+    assert response.status_code == 401
+    assert response.headers["X-RateLimit-Limit"] == "60"
+    assert response.headers["X-RateLimit-Remaining"] == "58"
+    assert int(response.headers["X-RateLimit-Reset"]) > time.time()
+    assert "Retry-After" not in response.headers
