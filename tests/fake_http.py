@@ -3,6 +3,7 @@
 import select
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -17,6 +18,8 @@ class Recorded:
     body: bytes
     # The client's socket while the request is being answered (a fake may watch it).
     connection: object = field(default=None, repr=False, compare=False)
+    # time.time() when the answer reached the client's socket.
+    answered_at: float | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -79,6 +82,7 @@ class FakeServer:
                 except (ClientGone, OSError):
                     self.close_connection = True
                     return
+                recorded.answered_at = time.time()
                 with fake._lock:
                     fake.answered.append((recorded, reply))
 

@@ -20,7 +20,7 @@ request per 1000 recipients; if the job dies, the outbox catch-up sends what it 
 
 import contextlib
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import redis
 from flask import current_app
@@ -176,9 +176,10 @@ def send_batch(kind: Kind, meetings: list[dict], now: datetime) -> int:
 def send_due(kind_name: str, due: datetime, now: datetime | None = None) -> int:
     """The exact-time job: every `kind` reminder due at `due`."""
     kind = KINDS[kind_name]
-    meetings = list(
-        get_db().meetings.find({"status": "scheduled", "scheduled_at": due + kind.lead})
-    )
+    # Meetings start on whole seconds; the range keeps any fraction from hiding one.
+    start = due + kind.lead
+    window = {"$gte": start, "$lt": start + timedelta(seconds=1)}
+    meetings = list(get_db().meetings.find({"status": "scheduled", "scheduled_at": window}))
     return send_batch(kind, meetings, now or clock.now())
 
 
