@@ -163,27 +163,35 @@ def _claim(collection, ids: list[ObjectId], now: datetime, count: bool = True) -
     return list(collection.find({"lease_token": token}))
 
 
-def _write(collection, rows: list[dict], update: dict) -> int:
-    """Write `update` to `rows` under their lease token; retried for OUTCOME_RETRY while
-    MongoDB is unreachable (the provider may have answered already: giving up would send the
-    email again later). Returns how many rows it matched."""
+def _write(collection, rows: list[dict], update: dict, whole: bool = False) -> int:
+    """Write `update` to `rows` under their lease token (`whole`: they are every row of that
+    token, so the token alone finds them); retried for OUTCOME_RETRY while MongoDB is
+    unreachable (the provider may have answered already: giving up would send the email again
+    later). Returns how many rows it matched."""
     if not rows:
         return 0
     token = rows[0]["lease_token"]
     deadline = time.monotonic() + OUTCOME_RETRY.total_seconds()
     matched, pause = 0, 0.25
-    for chunk in _chunks([r["_id"] for r in rows]):
+    # By token alone is one index walk; an `$in` of ids costs the server per document.
+    filters = (
+        [{"lease_token": token}]
+        if whole
+        else [
+            {"_id": {"$in": chunk}, "lease_token": token}
+            for chunk in _chunks([row["_id"] for row in rows])
+        ]
+    )
+    for query in filters:
         while True:
             try:
-                result = collection.update_many(
-                    {"_id": {"$in": chunk}, "lease_token": token}, update
-                )
+                result = collection.update_many(query, update)
                 matched += result.matched_count
                 break
             except UNREACHABLE as exc:
                 if time.monotonic() + pause > deadline:
                     raise
-                log.warning("%d email outcome(s) not recorded yet (%s); retrying", len(chunk), exc)
+                log.warning("email outcomes not recorded yet (%s); retrying", exc)
                 time.sleep(pause)
                 pause = min(pause * 2, 1)
     if matched < len(rows):
@@ -191,7 +199,9 @@ def _write(collection, rows: list[dict], update: dict) -> int:
     return matched
 
 
-def _release(collection, rows: list[dict], until: datetime, error: str | None = None) -> None:
+def _release(
+    collection, rows: list[dict], until: datetime, error: str | None = None, whole: bool = False
+) -> None:
     """Hand rows back unsent, due at `until`, their claim's attempt given back."""
     fields: dict = {"status": "pending", "next_attempt_at": until}
     if error:
@@ -204,6 +214,7 @@ def _release(collection, rows: list[dict], until: datetime, error: str | None = 
             "$inc": {"attempts": -1, "outages": 1 if error else 0},
             "$unset": LEASE_FIELDS,
         },
+        whole,
     )
 
 
@@ -256,6 +267,24 @@ class Sender:
         self.result = Result()
         self._stopped_until: datetime | None = None
         self._templates: dict[str, Bodies] = {}
+        # Rows per lease token this sender holds: a write to all of them needs no id list.
+        self._holders: dict[str, int] = {}
+
+    def hold(self, rows: list[dict]) -> list[dict]:
+        """Note rows claimed under one token (every row of that token); returns them."""
+        for row in rows:
+            token = row["lease_token"]
+            self._holders[token] = self._holders.get(token, 0) + 1
+        return rows
+
+    def _whole(self, rows: list[dict]) -> bool:
+        return self._holders.get(rows[0]["lease_token"]) == len(rows)
+
+    def _put(self, rows: list[dict], update: dict) -> None:
+        _write(self.collection, rows, update, self._whole(rows))
+
+    def _release(self, rows: list[dict], until: datetime, error: str | None = None) -> None:
+        _release(self.collection, rows, until, error, self._whole(rows))
 
     def moment(self) -> datetime:
         return self.now or clock.now()
@@ -316,7 +345,7 @@ class Sender:
         self._record(unit, outcome)
 
     def _defer(self, rows: list[dict], until: datetime) -> None:
-        _release(self.collection, rows, until)
+        self._release(rows, until)
         self.result.mark(rows, "retry_scheduled")
         self.result.later(rows, until)
 
@@ -327,12 +356,11 @@ class Sender:
             fields = {**base, "status": "sent", "sent_at": now}
             if outcome.message_id:
                 fields["provider_message_id"] = outcome.message_id
-            _write(self.collection, rows, {"$set": fields, "$unset": LEASE_FIELDS})
+            self._put(rows, {"$set": fields, "$unset": LEASE_FIELDS})
             self.result.mark(rows, "sent")
             breaker.close()
         elif outcome.kind == "skipped":
-            _write(
-                self.collection,
+            self._put(
                 rows,
                 {"$set": {**base, "status": "skipped"}, "$unset": LEASE_FIELDS},
             )
@@ -341,7 +369,7 @@ class Sender:
             self._retry(rows, outcome, now)
         else:
             fields = {**base, "status": "failed", "last_error": outcome.error}
-            _write(self.collection, rows, {"$set": fields, "$unset": LEASE_FIELDS})
+            self._put(rows, {"$set": fields, "$unset": LEASE_FIELDS})
             self.result.mark(rows, "failed")
             for row in rows:
                 log.warning("email %s failed: %s", row["_id"], outcome.error)
@@ -351,7 +379,7 @@ class Sender:
         waiting = [row for row in rows if at <= _budget_end(row)]
         expired = [row for row in rows if at > _budget_end(row)]
         if waiting:
-            _release(self.collection, waiting, at, error=outcome.error)
+            self._release(waiting, at, error=outcome.error)
             self.result.mark(waiting, "retry_scheduled")
             self.result.later(waiting, at)
             log.info("%d email(s) wait until %s: %s", len(waiting), at, outcome.error)
@@ -361,7 +389,7 @@ class Sender:
             fields = {"provider": self.provider.name, "status": "failed", "last_error": error}
             # The outage is no fault of the message: its attempt is given back here too.
             update = {"$set": fields, "$inc": {"attempts": -1}, "$unset": LEASE_FIELDS}
-            _write(self.collection, expired, update)
+            self._put(expired, update)
             self.result.mark(expired, "failed")
         # Nobody calls the provider before it said, or before the backoff ends.
         self._stopped_until = at
@@ -393,7 +421,7 @@ class Sender:
     def _hand_back(self, unit: list[dict], claimed: bool) -> None:
         now = self.moment()
         if claimed:
-            _release(self.collection, unit, now)
+            self._release(unit, now)
         self.result.mark(unit, "handed_back")
         self.result.later(unit, now)
         log.warning("shutting down: %d email(s) handed back to the queue", len(unit))
@@ -430,7 +458,9 @@ def deliver(email_log_ids, now: datetime | None = None) -> dict:
 
     def claim(unit: list[dict]) -> list[dict]:
         ids = [doc["_id"] for doc in unit]
-        rows = _claim(sender.collection, ids, sender.moment(), sender.provider.counts_attempts)
+        rows = sender.hold(
+            _claim(sender.collection, ids, sender.moment(), sender.provider.counts_attempts)
+        )
         taken = {row["_id"] for row in rows}
         # Already sent or final, leased by another worker, or waiting for its retry time.
         sender.result.mark([doc for doc in unit if doc["_id"] not in taken], "not_due")
@@ -443,7 +473,7 @@ def deliver(email_log_ids, now: datetime | None = None) -> dict:
 def send_claimed(rows: list[dict], now: datetime | None = None) -> dict:
     """Deliver rows this process inserted already claimed (see `claimed`)."""
     sender = Sender(now)
-    sender.run(sender.units(rows))
+    sender.run(sender.units(sender.hold(rows)))
     return sender.finish()
 
 
