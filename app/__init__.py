@@ -13,6 +13,7 @@ from app.errors import register_errors
 from app.extensions import register_cors, register_limiter, register_proxy
 from app.jobs.table import register_jobs
 from app.log import register_logging
+from app.metrics.routes import register_metrics
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -30,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_jwt(app)
     register_limiter(app)
     register_blueprints(app)
+    register_metrics(app)
     register_dashboard(app)
     register_cli(app)
     return app

@@ -44,12 +44,13 @@ def register_blueprints(app: Flask) -> None:
     from app.admin.routes import blp as admin
     from app.auth.routes import blp as auth
     from app.chat.routes import blp as chat
+    from app.feed.routes import blp as calendar_feed
     from app.goals.routes import blp as goals
     from app.health.routes import blp as health
     from app.meetings.routes import blp as meetings
     from app.users.routes import blp as users
 
-    for blueprint in (health, auth, users, goals, meetings, chat, admin):
+    for blueprint in (health, auth, users, goals, meetings, chat, admin, calendar_feed):
         api.register_blueprint(blueprint)
     register_email_blueprints(app)
 

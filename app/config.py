@@ -122,6 +122,7 @@ def load(environ: Mapping | None = None) -> dict:
         "COACH_DAILY_LIMIT": _int(env, "COACH_DAILY_LIMIT", 200),
         "CHAT_RETENTION_DAYS": _int(env, "CHAT_RETENTION_DAYS", 90),
         "SENTRY_DSN": env.get("SENTRY_DSN") or None,
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         "LOG_FORMAT": log_format,
         "LOG_LEVEL": (env.get("LOG_LEVEL") or "INFO").upper(),
         "RELEASE": env.get("HEROKU_SLUG_COMMIT") or None,

@@ -24,6 +24,8 @@ CLIENT_DEFAULTS = {
 }
 # Index builds on a large collection take longer than one request's budget.
 INDEX_BUILD_TIMEOUT_S = 600
+# `$in` lists stay short: the test server matches a long one per document, superlinearly.
+IN_LIST_MAX = 100
 
 
 class MongoNotConfigured(RuntimeError):
@@ -62,6 +64,12 @@ def database_name(config) -> str:
         if parsed.get("database"):
             return parsed["database"]
     return "goalgetter"
+
+
+def in_chunks(items: list, size: int = IN_LIST_MAX):
+    """`items` in slices short enough for one `$in`."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def get_db(config=None):

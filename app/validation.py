@@ -60,6 +60,15 @@ def timezone_field(**kwargs) -> fields.String:
     return fields.String(validate=[validate.Length(max=64), validate_timezone], **kwargs)
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON true or false only; a set lookup alone would take 1 and 0 (1 == True)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 def strict_boolean(**kwargs) -> fields.Boolean:
-    """A JSON true or false, nothing that merely looks like one ("yes", 1)."""
-    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+    """A JSON true or false, nothing that merely looks like one ("yes", 1, 0)."""
+    return StrictBoolean(**kwargs)

@@ -157,12 +157,20 @@ class Stack:
 
     def post(self, path: str, payload: dict | None = None, headers: dict | None = None):
         """(status, JSON body, seconds taken) of POST `path` with a JSON body."""
+        return self.send("POST", path, payload, headers)
+
+    def patch(self, path: str, payload: dict | None = None, headers: dict | None = None):
+        """(status, JSON body, seconds taken) of PATCH `path` with a JSON body."""
+        return self.send("PATCH", path, payload, headers)
+
+    def send(self, method: str, path: str, payload: dict | None, headers: dict | None):
+        """(status, JSON body, seconds taken) of `method` `path` with a JSON body."""
         started = time.monotonic()
         request = urllib.request.Request(
             f"{self.base}{path}",
             data=json.dumps(payload or {}).encode(),
             headers={"Content-Type": "application/json", **(headers or {})},
-            method="POST",
+            method=method,
         )
         try:
             with urllib.request.urlopen(request, timeout=15) as response:

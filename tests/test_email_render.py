@@ -91,7 +91,7 @@ def test_the_exact_json_sent_for_each_type(ada, email_ctx, fake_sendgrid, run_wo
         "reply_to": {"email": "help@goalgetter.example"},
     }
     if not types.get(email_type).critical:
-        token = make_unsubscribe_token(str(ada["_id"]))
+        token = make_unsubscribe_token(str(ada["_id"]), types.get(email_type).category)
         expected["headers"] = {
             "List-Unsubscribe": f"<https://api.goalgetter.example/api/v1/unsubscribe?token={token}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

@@ -1,4 +1,6 @@
-"""Unsubscribe: the GET page changes nothing, the RFC 8058 one-click POST does."""
+"""Unsubscribe: the GET page changes nothing, the RFC 8058 one-click POST does. These use
+tokens without a category, as mail sent before categories carries: they still turn every
+optional category off (per-category links: test_email_preferences.py)."""
 
 import re
 from datetime import timedelta
@@ -31,7 +33,7 @@ def test_the_page_shows_a_button_and_changes_nothing(email_app, user):
     page = response.get_data(as_text=True)
     assert "ada@example.com" in page
     assert re.search(r'<form method="post" action="/api/v1/unsubscribe\?token=[^"]+">', page)
-    assert "<button" in page and "Unsubscribe" in page
+    assert "<button" in page and "Stop every email you can turn off?" in page
     assert _notifications(user) is True
 
 
@@ -43,7 +45,7 @@ def test_one_click_post_with_the_form_body_turns_notifications_off(email_app, us
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 200
-    assert response.get_json() == {"status": "unsubscribed"}
+    assert response.get_json() == {"status": "unsubscribed", "category": None}
     assert _notifications(user) is False
     meeting = make_meeting(user, T0 + timedelta(days=1))
     assert not accepted(send_invitation(meeting))
@@ -62,11 +64,11 @@ def test_the_page_button_posts_and_answers_with_a_page(email_app, user):
         headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
     )
     assert response.status_code == 200
-    assert "You're unsubscribed" in response.get_data(as_text=True)
+    assert "No more emails you can turn off" in response.get_data(as_text=True)
     assert _notifications(user) is False
 
 
-def test_the_header_of_a_real_email_unsubscribes(email_app, user):
+def test_the_header_of_a_real_email_turns_off_its_own_category(email_app, user):
     meeting = make_meeting(user, T0 + timedelta(days=1))
     queued = outbox.queue_email(
         "meeting_invitation",
@@ -79,7 +81,10 @@ def test_the_header_of_a_real_email_unsubscribes(email_app, user):
     url = header.strip("<>").removeprefix("https://api.goalgetter.example")
     response = email_app.test_client().post(url, data={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200
-    assert _notifications(user) is False
+    assert response.get_json()["category"] == "meeting_updates"
+    assert _notifications(user) is True
+    stored = get_db().users.find_one({"_id": user["_id"]})
+    assert stored["notifications"] == {"meeting_updates": False}
 
 
 def test_a_tampered_token_is_a_400(email_app, user):

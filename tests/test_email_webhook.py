@@ -4,24 +4,19 @@ import base64
 import json
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from app import clock
 from app.db import get_db
 from app.email import outbox
+from tests import webhook_support
 from tests.email_support import API_KEY, T0, make_user, row
-
-URL = "/api/v1/webhooks/sendgrid"
+from tests.webhook_support import URL
+from tests.webhook_support import signed as _signed
 
 
 @pytest.fixture(scope="module")
 def key_pair():
-    private = ec.generate_private_key(ec.SECP256R1())
-    der = private.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, base64.b64encode(der).decode()
+    return webhook_support.key_pair()
 
 
 @pytest.fixture
@@ -32,16 +27,6 @@ def hook_app(make_app, fake_sendgrid, frozen_clock, key_pair):
         SENDGRID_API_HOST=fake_sendgrid.url,
         SENDGRID_WEBHOOK_PUBLIC_KEY=key_pair[1],
     )
-
-
-def _signed(private, body: bytes, timestamp: int | None = None) -> dict:
-    timestamp = str(timestamp if timestamp is not None else int(clock.now().timestamp()))
-    signature = private.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
-    return {
-        "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
-        "X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
-        "Content-Type": "application/json",
-    }
 
 
 def _post(app, body: bytes, headers: dict):

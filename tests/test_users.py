@@ -61,6 +61,7 @@ def test_patch_profile(client, ada):
         {"meeting_duration_minutes": 14},
         {"meeting_duration_minutes": 121},
         {"email_notifications": "yes"},
+        {"email_notifications": 0},
         {"name": ""},
         {"name": "x" * 101},
         {"email": "new@example.com"},

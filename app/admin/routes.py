@@ -3,8 +3,10 @@
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
+from app import apidoc
 from app.admin import service
 from app.admin.schemas import (
+    EmailArgs,
     EmailListArgs,
     EmailListSchema,
     EmailSchema,
@@ -18,6 +20,12 @@ from app.errors import ErrorSchema
 from app.http import API_PREFIX, BEARER
 
 blp = Blueprint("admin", __name__, url_prefix=f"{API_PREFIX}/admin", description="Administration")
+
+ADMIN_REQUIRED = apidoc.error_response(
+    "admin_required: the signed-in user is no admin",
+    "admin_required",
+    "This needs an administrator.",
+)
 
 
 @blp.route("/jobs/<name>", methods=["POST"])
@@ -46,9 +54,14 @@ def get_job(job_id):
 @admin_required
 @blp.arguments(EmailListArgs, location="query")
 @blp.response(200, EmailListSchema)
-@blp.doc(security=BEARER)
+@blp.doc(
+    security=BEARER,
+    operationId="listEmails",
+    responses={**apidoc.SIGNED_IN, "403": ADMIN_REQUIRED},
+)
 def list_emails(args):
-    """The email log, newest first; bodies with `include=body` (tokens redacted)."""
+    """The email log, newest first (`delivery_status` filters by the webhook's verdict); bodies
+    with `include=body` (tokens redacted)."""
     rows, next_cursor = service.list_emails(args, args["limit"], args["cursor"])
     include_body = args.get("include") == "body"
     return {
@@ -78,3 +91,27 @@ def retry_emails(body):
     """Send failed emails again: by `ids`, or every failed one of a `type` and/or since
     `failed_since`."""
     return {"retried": service.retry_emails(body)}
+
+
+@blp.route("/emails/<email_id>", methods=["GET"])
+@jwt_required()
+@admin_required
+@blp.arguments(EmailArgs, location="query")
+@blp.response(200, EmailSchema)
+@blp.doc(
+    security=BEARER,
+    operationId="getEmail",
+    summary="One email with its delivery timeline",
+    description="The row with every SendGrid event in the order it happened (each once) and "
+    "the delivery status they add up to; the body with `include=body` (tokens redacted).",
+    responses={
+        **apidoc.SIGNED_IN,
+        "403": ADMIN_REQUIRED,
+        "404": apidoc.error_response(
+            "not_found: no email with this id", "not_found", "The email was not found."
+        ),
+    },
+)
+def get_email(args, email_id):
+    """One email_log row with its events."""
+    return service.email_json(service.get_email(email_id), args.get("include") == "body")

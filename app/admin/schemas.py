@@ -3,6 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from app.email import ROW_STATUSES
+from app.email.timeline import DELIVERY_STATUSES
 from app.email.types import TYPES
 from app.meetings.schemas import aware_datetime
 from app.pagination import PageArgsSchema
@@ -23,21 +24,52 @@ class JobSchema(Schema):
 
 
 class EmailEventSchema(Schema):
-    event = fields.String()
-    at = fields.String()
+    """One SendGrid event as the row keeps it."""
+
+    event = fields.String(
+        required=True,
+        metadata={
+            "example": "delivered",
+            "description": "processed, deferred, delivered, open, click, bounce, dropped, "
+            "spamreport, unsubscribe, group_unsubscribe, …",
+        },
+    )
+    at = fields.String(
+        required=True,
+        metadata={"format": "date-time", "description": "When it happened (SendGrid's timestamp)"},
+    )
+    sg_event_id = fields.String(metadata={"description": "SendGrid's id of the event"})
+    reason = fields.String()
+    type = fields.String(metadata={"description": "bounce or blocked, for bounces"})
+    status = fields.String(metadata={"description": "SMTP status, for bounces"})
+    response = fields.String(metadata={"description": "The receiving server's answer"})
+    attempt = fields.String(metadata={"description": "Delivery attempt, for deferrals"})
+    url = fields.String(metadata={"description": "The link clicked"})
 
 
 class EmailSchema(Schema):
     id = fields.String(required=True)
     key = fields.String(required=True)
-    type = fields.String(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(tuple(TYPES)))
     to = fields.String(required=True)
-    status = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(ROW_STATUSES))
     attempts = fields.Integer(required=True)
     last_error = fields.String(allow_none=True)
-    created_at = fields.String(required=True)
-    sent_at = fields.String(allow_none=True)
-    events = fields.List(fields.Nested(EmailEventSchema))
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    sent_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    delivery_status = fields.String(
+        required=True,
+        allow_none=True,
+        validate=validate.OneOf(DELIVERY_STATUSES),
+        metadata={"description": "From the events; accepted once SendGrid took it; null before"},
+    )
+    opened = fields.Boolean(required=True)
+    clicked = fields.Boolean(required=True)
+    events = fields.List(
+        fields.Nested(EmailEventSchema),
+        required=True,
+        metadata={"description": "In the order they happened, each once"},
+    )
     subject = fields.String()
     html = fields.String()
     text = fields.String()
@@ -47,6 +79,11 @@ class EmailListArgs(PageArgsSchema):
     to = email_field()
     type = fields.String(validate=validate.OneOf(tuple(TYPES)))
     status = fields.String(validate=validate.OneOf(ROW_STATUSES))
+    delivery_status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
+    include = fields.String(validate=validate.OneOf(("body",)))
+
+
+class EmailArgs(Schema):
     include = fields.String(validate=validate.OneOf(("body",)))
 
 

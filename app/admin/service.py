@@ -4,17 +4,16 @@ import re
 from datetime import UTC, datetime
 
 import redis
-from bson import ObjectId
-from bson.errors import InvalidId
 from flask import current_app
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from app import clock
 from app.db import get_db
-from app.email import delivery
+from app.email import delivery, timeline
 from app.email.outbox import with_bodies
 from app.errors import APIError, NotFound, ServiceUnavailable, ValidationFailed
+from app.ids import parse_id
 from app.jobs.table import runnable_jobs
 from app.pagination import paginate
 from app.queue import enqueue
@@ -102,8 +101,14 @@ def email_json(row: dict, include_body: bool) -> dict:
         "last_error": row.get("last_error"),
         "created_at": clock.isoformat(row["created_at"]),
         "sent_at": clock.isoformat(row.get("sent_at")),
+        "delivery_status": timeline.delivery_status(row),
+        "opened": bool(row.get("opened")),
+        "clicked": bool(row.get("clicked")),
         "events": [
-            {"event": e.get("event"), "at": clock.isoformat(e.get("at"))}
+            {
+                **{k: str(v) for k, v in e.items() if k not in ("at", "rank")},
+                "at": clock.isoformat(e.get("at")),
+            }
             for e in row.get("events", [])
         ],
     }
@@ -115,23 +120,12 @@ def email_json(row: dict, include_body: bool) -> dict:
     return body
 
 
-def _email(email_id: str) -> dict:
-    try:
-        oid = ObjectId(email_id)
-    except InvalidId:
-        raise NotFound("The email was not found.") from None
-    row = get_db().email_log.find_one({"_id": oid})
-    if row is None:
-        raise NotFound("The email was not found.")
-    return row
-
-
 def retry_email(email_id: str) -> dict:
     """Send a failed email again (same key: at most once more); returns the row."""
-    row = _email(email_id)
+    row = get_email(email_id)
     if row["status"] != "failed" or not delivery.redrive([email_id]):
         raise EmailNotFailed()
-    return _email(email_id)
+    return get_email(email_id)
 
 
 def retry_emails(filters: dict) -> int:
@@ -142,6 +136,16 @@ def retry_emails(filters: dict) -> int:
 
 
 def list_emails(filters: dict, limit: int, cursor: str | None):
-    """The email log, newest first, filtered by `to`, `type`, `status`."""
+    """The email log, newest first, filtered by `to`, `type`, `status`, `delivery_status`."""
     query = {name: filters[name] for name in ("to", "type", "status") if filters.get(name)}
+    if filters.get("delivery_status"):
+        query.update(timeline.status_query(filters["delivery_status"]))
     return paginate(get_db().email_log, query, "created_at", limit, cursor)
+
+
+def get_email(email_id: str) -> dict:
+    """One email_log row, or 404."""
+    row = get_db().email_log.find_one({"_id": parse_id(email_id, "email")})
+    if row is None:
+        raise NotFound("The email was not found.")
+    return row

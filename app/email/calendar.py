@@ -1,9 +1,11 @@
-"""Calendar invites (iCalendar, RFC 5545/5546) for meeting emails, built with `icalendar`."""
+"""iCalendar (RFC 5545/5546, built with `icalendar`) for meetings: the invites of meeting
+emails and the user's subscribed feed. Both describe a meeting with the same event (UID for
+life, its SEQUENCE, UTC times), so a calendar app that has both sees one event."""
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, vCalAddress, vDuration, vText
 
 from app import clock
 
@@ -29,20 +31,14 @@ def _address(email: str, name: str, **params) -> vCalAddress:
     return address
 
 
-def build_ics(meeting: dict, recipient: dict, method: str) -> str:
-    """The ICS text for `meeting`: METHOD REQUEST (invite or update) or CANCEL."""
+def _event(meeting: dict, recipient: dict, cancelled: bool, stamp: datetime) -> Event:
     config = current_app.config
     start = meeting["scheduled_at"].astimezone(UTC)
     end = start + timedelta(minutes=meeting["duration_minutes"])
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", method)
     event = Event()
     event.add("uid", meeting_uid(str(meeting["_id"])))
     event.add("sequence", int(meeting.get("sequence", 0)))
-    event.add("dtstamp", clock.now())
+    event.add("dtstamp", stamp.astimezone(UTC))
     event.add("dtstart", start)
     event.add("dtend", end)
     event.add("summary", "GoalGetter coaching session")
@@ -53,7 +49,7 @@ def build_ics(meeting: dict, recipient: dict, method: str) -> str:
     )
     event.add("location", f"{config['FRONTEND_URL']}/meetings")
     event.add("url", f"{config['FRONTEND_URL']}/meetings")
-    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
     event.add("organizer", _address(config["FROM_EMAIL"], config["FROM_NAME"]))
     event.add(
@@ -66,7 +62,41 @@ def build_ics(meeting: dict, recipient: dict, method: str) -> str:
             rsvp="FALSE",
         ),
     )
-    calendar.add_component(event)
+    return event
+
+
+def _calendar() -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    return calendar
+
+
+def build_ics(meeting: dict, recipient: dict, method: str) -> str:
+    """The ICS text for `meeting`: METHOD REQUEST (invite or update) or CANCEL."""
+    calendar = _calendar()
+    calendar.add("method", method)
+    calendar.add_component(_event(meeting, recipient, method == "CANCEL", clock.now()))
+    return calendar.to_ical().decode()
+
+
+def revised_at(meeting: dict) -> datetime:
+    """When the meeting was last changed in a way its event shows (booked, moved, cancelled)."""
+    return meeting.get("updated_at") or meeting["created_at"]
+
+
+def build_feed(meetings: list[dict], recipient: dict, refresh: timedelta) -> str:
+    """A subscribed calendar of `meetings` (no METHOD: it is published, not an invitation);
+    each DTSTAMP is the meeting's last revision, so the same meetings give the same bytes."""
+    calendar = _calendar()
+    calendar.add("name", "GoalGetter coaching")
+    calendar.add("x-wr-calname", "GoalGetter coaching")
+    calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(refresh).to_ical().decode())
+    for meeting in meetings:
+        cancelled = meeting.get("status") == "cancelled"
+        calendar.add_component(_event(meeting, recipient, cancelled, revised_at(meeting)))
     return calendar.to_ical().decode()
 
 

@@ -34,8 +34,8 @@ from bson.errors import InvalidId
 from flask import current_app
 
 from app import clock, shutdown
-from app.db import get_db
-from app.email import breaker
+from app.db import get_db, in_chunks
+from app.email import breaker, preferences, stats
 from app.email.providers import MAX_PERSONALIZATIONS, Bodies, Outcome, get_provider
 from app.email.render import fill
 from app.queue import enqueue
@@ -60,8 +60,6 @@ DUE_TOLERANCE = timedelta(seconds=1)
 # Catch-up leaves a due row this long to the job already scheduled for it.
 CATCH_UP_GRACE = timedelta(minutes=1)
 CATCH_UP_LIMIT = 5000
-# $in lists stay short: MongoDB and the test server match them per document.
-ID_CHUNK = 100
 REDIS_ERRORS = (redis.RedisError, RedisNotConfigured)
 UNREACHABLE = (pymongo.errors.ConnectionFailure, pymongo.errors.ExecutionTimeout)
 LEASE_MARGIN = timedelta(seconds=10)
@@ -83,11 +81,6 @@ def _pending(doc: dict) -> Pending:
     return Pending(str(doc["_id"]), bool(doc.get("urgent")))
 
 
-def _chunks(items: list, size: int = ID_CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def lease_duration() -> timedelta:
     """How long one claimed unit is held: two provider timeouts and a margin, so a live send
     is never taken over, and a dead worker's unit goes out soon after."""
@@ -102,7 +95,7 @@ def enqueue_delivery(rows: list[Pending], at: datetime | None = None) -> list[st
         by_urgency.setdefault(row.urgent, []).append(row.id)
     job_ids = []
     for urgent, ids in by_urgency.items():
-        for batch in _chunks(ids, BATCH_SIZE):
+        for batch in in_chunks(ids, BATCH_SIZE):
             job_ids.append(enqueue(DELIVER_TASK, batch, at=at, urgent=urgent).id)
     return job_ids
 
@@ -140,7 +133,7 @@ def _claim(collection, ids: list[ObjectId], now: datetime, count: bool = True) -
     """Claim the due rows among `ids` under one new token (counting an attempt unless `count`
     is false: nothing will be sent); returns them, claimed."""
     token = uuid.uuid4().hex
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         collection.update_many(
             {
                 "_id": {"$in": chunk},
@@ -179,7 +172,7 @@ def _write(collection, rows: list[dict], update: dict, whole: bool = False) -> i
         if whole
         else [
             {"_id": {"$in": chunk}, "lease_token": token}
-            for chunk in _chunks([row["_id"] for row in rows])
+            for chunk in in_chunks([row["_id"] for row in rows])
         ]
     )
     for query in filters:
@@ -280,6 +273,11 @@ class Sender:
     def _whole(self, rows: list[dict]) -> bool:
         return self._holders.get(rows[0]["lease_token"]) == len(rows)
 
+    def _report(self, rows: list[dict], status: str) -> None:
+        """The outcome of an attempt at `rows`: in the job's result and the metrics."""
+        self.result.mark(rows, status)
+        stats.delivered(rows, status, self.moment())
+
     def _put(self, rows: list[dict], update: dict) -> None:
         _write(self.collection, rows, update, self._whole(rows))
 
@@ -318,7 +316,7 @@ class Sender:
             if len(members) == 1:
                 singles.append(members)
             else:
-                units.extend(list(_chunks(members, size)))
+                units.extend(list(in_chunks(members, size)))
         return units + singles
 
     def send(self, unit: list[dict]) -> None:
@@ -357,20 +355,20 @@ class Sender:
             if outcome.message_id:
                 fields["provider_message_id"] = outcome.message_id
             self._put(rows, {"$set": fields, "$unset": LEASE_FIELDS})
-            self.result.mark(rows, "sent")
+            self._report(rows, "sent")
             breaker.close()
         elif outcome.kind == "skipped":
             self._put(
                 rows,
                 {"$set": {**base, "status": "skipped"}, "$unset": LEASE_FIELDS},
             )
-            self.result.mark(rows, "skipped")
+            self._report(rows, "skipped")
         elif outcome.kind == "retry":
             self._retry(rows, outcome, now)
         else:
             fields = {**base, "status": "failed", "last_error": outcome.error}
             self._put(rows, {"$set": fields, "$unset": LEASE_FIELDS})
-            self.result.mark(rows, "failed")
+            self._report(rows, "failed")
             for row in rows:
                 log.warning("email %s failed: %s", row["_id"], outcome.error)
 
@@ -380,7 +378,7 @@ class Sender:
         expired = [row for row in rows if at > _budget_end(row)]
         if waiting:
             self._release(waiting, at, error=outcome.error)
-            self.result.mark(waiting, "retry_scheduled")
+            self._report(waiting, "retry_scheduled")
             self.result.later(waiting, at)
             log.info("%d email(s) wait until %s: %s", len(waiting), at, outcome.error)
         if expired:
@@ -390,7 +388,7 @@ class Sender:
             # The outage is no fault of the message: its attempt is given back here too.
             update = {"$set": fields, "$inc": {"attempts": -1}, "$unset": LEASE_FIELDS}
             self._put(expired, update)
-            self.result.mark(expired, "failed")
+            self._report(expired, "failed")
         # Nobody calls the provider before it said, or before the backoff ends.
         self._stopped_until = at
         breaker.trip(at)
@@ -449,12 +447,15 @@ def deliver(email_log_ids, now: datetime | None = None) -> dict:
     sender = Sender(now)
     ids = _object_ids(email_log_ids)
     shapes = []
-    for chunk in _chunks(ids):
-        shapes.extend(
-            sender.collection.find({"_id": {"$in": chunk}}, {"template": 1, "attachments": 1})
-        )
+    fields = {"template": 1, "attachments": 1, "type": 1, "user_id": 1}
+    for chunk in in_chunks(ids):
+        shapes.extend(sender.collection.find({"_id": {"$in": chunk}}, fields))
     found = {doc["_id"] for doc in shapes}
     sender.result.mark([{"_id": i} for i in ids if i not in found], "not_due")
+    # Preferences as they are now: a row queued before its category was turned off stops.
+    withdrawn = preferences.withdraw_opted_out(sender.collection, shapes, sender.moment())
+    sender.result.mark([{"_id": i} for i in withdrawn], "opted_out")
+    shapes = [doc for doc in shapes if doc["_id"] not in withdrawn]
 
     def claim(unit: list[dict]) -> list[dict]:
         ids = [doc["_id"] for doc in unit]
@@ -491,7 +492,7 @@ def redrive(ids: list[str] | None = None, email_type: str | None = None, since=N
     rows = list(collection.find(query, {"urgent": 1, "values": 1}).limit(CATCH_UP_LIMIT))
     rows = [row for row in rows if row.get("values") is not None]  # no body, nothing to send
     now = clock.now()
-    for chunk in _chunks([row["_id"] for row in rows]):
+    for chunk in in_chunks([row["_id"] for row in rows]):
         collection.update_many(
             {"_id": {"$in": chunk}, "status": "failed"},
             {

@@ -2,7 +2,7 @@
 `queue_many` for a fan-out.
 
 It checks suppression (`email_status` bounced or complained → a `suppressed` row) and
-preferences (a type whose category is not critical, for a user with notifications off → an
+preferences (a type whose category the user turned off, app/email/preferences.py → an
 `opted_out` row), neither with bodies; otherwise composes the email and writes the `pending`
 row under its unique `key`, then enqueues delivery best-effort (Redis down → the row stays
 `pending` and the catch-up sends it). A key that already exists returns its row and sends
@@ -26,7 +26,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from app import clock
 from app.db import get_db
-from app.email import delivery, types
+from app.email import BODY_FIELDS, delivery, preferences, stats, types
 from app.email.delivery import Pending, enqueue_delivery_best_effort
 from app.email.render import Template, compose, fill, load_data, recipient_from_user
 from app.errors import NotFound
@@ -34,7 +34,6 @@ from app.errors import NotFound
 log = logging.getLogger(__name__)
 
 SUPPRESSED_STATUSES = ("bounced", "complained")
-BODY_FIELDS = ("values", "headers", "attachments")
 DUPLICATE_KEY = 11000
 # Templates never change (the id is their digest), so a read once is good for the process.
 _template_cache: dict[str, dict] = {}
@@ -105,7 +104,7 @@ def gate(record: types.EmailType, recipient: dict) -> str | None:
     """The status that stops this email before rendering (`suppressed`, `opted_out`), if any."""
     if recipient.get("email_status", "ok") in SUPPRESSED_STATUSES:
         return "suppressed"
-    if not record.critical and not recipient.get("email_notifications", True):
+    if not preferences.allows(recipient, record.category):
         return "opted_out"
     return None
 
@@ -152,6 +151,9 @@ def _row(email: Email, now) -> tuple[dict, Template | None]:
         return row, None
     data = load_data(email.email_type, email.recipient, email.context)
     composed = compose(email.email_type, email.recipient, data)
+    due = record.due(data)
+    if due is not None:
+        row["due_at"] = due
     row.update(
         status="pending",
         template=composed.template.id,
@@ -160,6 +162,17 @@ def _row(email: Email, now) -> tuple[dict, Template | None]:
         attachments=composed.attachments,
     )
     return row, composed.template
+
+
+def _count(rows: list[dict]) -> None:
+    """Report the rows written, by type and status, to the metrics."""
+    counts: dict[tuple[str, str], int] = {}
+    for row in rows:
+        # A fan-out's rows are written already claimed: queued all the same.
+        status = "pending" if row["status"] == "sending" else row["status"]
+        counts[row["type"], status] = counts.get((row["type"], status), 0) + 1
+    for (email_type, status), count in counts.items():
+        stats.written(email_type, status, count)
 
 
 def _enqueue(rows: list[dict], enqueue: bool) -> None:
@@ -192,6 +205,7 @@ def queue_to_recipient(
     except DuplicateKeyError:
         # Another request queued the same key between our look-up and insert: theirs stands.
         return _result(collection.find_one({"key": key}, {"status": 1}), created=False)
+    _count([row])
     _enqueue([row], enqueue)
     log.info("email %s queued: %s %s (%s)", row["_id"], email_type, key, row["status"])
     return _result(row, created=True)
@@ -228,6 +242,7 @@ def queue_many(emails: list[Email], *, claim: bool = False) -> list[dict]:
             raise
         skipped = {error["index"] for error in errors}
         created = [row for index, row in enumerate(rows) if index not in skipped]
+    _count(created)
     if not claim:
         _enqueue(created, enqueue=True)
     log.info("%d email(s) queued of %d in a fan-out", len(created), len(rows))

@@ -97,6 +97,7 @@ def recipient_from_user(user: dict) -> dict:
         "name": user.get("name") or user["email"].partition("@")[0],
         "timezone": user.get("timezone") or "UTC",
         "email_notifications": user.get("email_notifications", True),
+        "notifications": user.get("notifications") or {},
         "email_status": user.get("email_status", "ok"),
     }
 
@@ -146,10 +147,11 @@ def _view(record: types.EmailType, recipient: dict, data: dict) -> dict:
         "support_email": config["SUPPORT_EMAIL"],
         "frontend_url": config["FRONTEND_URL"],
         "unsubscribe_url": None,
+        "category_label": types.CATEGORY_LABELS[record.category],
         "meeting": None,
     }
     if not record.critical and recipient.get("user_id"):
-        view["unsubscribe_url"] = unsubscribe_url(recipient["user_id"])
+        view["unsubscribe_url"] = unsubscribe_url(recipient["user_id"], record.category)
     if data.get("meeting") is not None:
         view["meeting"] = _meeting_view(data["meeting"], recipient)
     view.update(record.view(data))

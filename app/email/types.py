@@ -26,6 +26,13 @@ PROGRESS = "progress"
 # The preference categories; `account` mail is critical: nobody can turn it off.
 CATEGORIES = (MEETING_REMINDERS, MEETING_UPDATES, PROGRESS, ACCOUNT)
 CRITICAL = (ACCOUNT,)
+# How the preference centre and the emails' footers name each category.
+CATEGORY_LABELS = {
+    MEETING_REMINDERS: "meeting reminders (24 hours and 1 hour before)",
+    MEETING_UPDATES: "meeting invitations, updates and cancellations",
+    PROGRESS: "progress emails (milestones, moving into tracking)",
+    ACCOUNT: "account emails (welcome, verification, password reset)",
+}
 
 
 def _nothing(recipient: dict, context: dict) -> dict:
@@ -40,12 +47,17 @@ def _never(context: dict) -> bool:
     return False
 
 
+def _not_due(data: dict) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class EmailType:
     """One email type. `key(**parts)` builds its idempotency key; `load(recipient, context)`
     reads what it renders from MongoDB (raising NotFound or ValueError for bad references);
     `view(data)` adds its own template values; `subject(view)` is its subject line;
-    `sample(variant)` is preview data as `load` would return it."""
+    `sample(variant)` is preview data as `load` would return it; `due(data)` is when it is
+    meant to go out, for types that have such a time (its lateness is measured)."""
 
     name: str
     category: str
@@ -56,6 +68,7 @@ class EmailType:
     view: Callable[[dict], dict] = _no_view
     ics_method: str | None = None
     urgent: Callable[[dict], bool] = _never
+    due: Callable[[dict], datetime | None] = _not_due
     variants: tuple[str | None, ...] = (None,)
 
     @property
@@ -159,6 +172,10 @@ def _reminder_urgent(context: dict) -> bool:
     return kind is not None and kind.urgent
 
 
+def _reminder_due(data: dict) -> datetime:
+    return data["meeting"]["scheduled_at"] - KINDS[data["kind"]].lead
+
+
 def _reminder_subject(view: dict) -> str:
     start = view["meeting"]["start"]
     if view["kind"] == "1h":
@@ -241,6 +258,7 @@ MEETING_REMINDER = EmailType(
     view=lambda data: {"kind": data["kind"]},
     subject=_reminder_subject,
     urgent=_reminder_urgent,
+    due=_reminder_due,
     sample=lambda variant: {"meeting": samples.meeting(), "kind": variant or "24h"},
     variants=tuple(KINDS),
 )

@@ -1,4 +1,5 @@
-"""SendGrid Event Webhook: signature check, events onto their `email_log` rows, user effects."""
+"""SendGrid Event Webhook: signature check, events onto their `email_log` rows (the timeline,
+app/email/timeline.py), user effects."""
 
 import binascii
 import json
@@ -13,6 +14,7 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 
 from app import clock
 from app.db import get_db
+from app.email import timeline
 from app.errors import APIError, BadRequest
 
 log = logging.getLogger(__name__)
@@ -21,7 +23,7 @@ SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 MAX_AGE = timedelta(minutes=10)
 # The event fields kept on the row (no PII beyond what the row already holds).
-KEPT_FIELDS = ("event", "reason", "type", "status", "response", "sg_event_id", "url")
+KEPT_FIELDS = ("event", "reason", "type", "status", "response", "sg_event_id", "url", "attempt")
 
 
 class WebhookDisabled(APIError):
@@ -107,16 +109,24 @@ def _user_effect(event: dict) -> dict | None:
     return None
 
 
+def _row_key(row_filter: dict) -> tuple:
+    return tuple(sorted(row_filter.items()))
+
+
 def apply_events(events: list[dict]) -> dict:
-    """Append each event to its row and apply its user-level effect; returns counts."""
+    """Add each event to its row's timeline and apply its user-level effect; returns counts."""
     db = get_db()
-    matched = effects = 0
+    by_row: dict[tuple, tuple[dict, list[dict]]] = {}
     for event in events:
         row_filter = _row_filter(event)
         if row_filter is not None:
-            # $addToSet: SendGrid re-posts a batch it thinks failed; the same event stays once.
-            written = db.email_log.update_one(row_filter, {"$addToSet": {"events": _entry(event)}})
-            matched += written.matched_count
+            by_row.setdefault(_row_key(row_filter), (row_filter, []))[1].append(_entry(event))
+    matched = sum(
+        timeline.record(db.email_log, row_filter, entries)
+        for row_filter, entries in by_row.values()
+    )
+    effects = 0
+    for event in events:
         effect = _user_effect(event)
         email = event.get("email")
         if effect is None or not isinstance(email, str):
@@ -127,6 +137,6 @@ def apply_events(events: list[dict]) -> dict:
             user_filter["email_status"] = {"$ne": "complained"}
         effects += db.users.update_one(user_filter, {"$set": effect}).modified_count
     log.info(
-        "webhook: %d event(s), %d matched a row, %d user change(s)", len(events), matched, effects
+        "webhook: %d event(s), %d row(s) matched, %d user change(s)", len(events), matched, effects
     )
     return {"events": len(events), "matched": matched, "user_changes": effects}

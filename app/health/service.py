@@ -36,18 +36,31 @@ def _redis() -> str:
     return "ping ok"
 
 
-def _workers() -> str:
+def live_workers(connection) -> list[Worker]:
+    """The workers whose heartbeat is younger than WORKER_TTL."""
     max_age = current_app.config["WORKER_TTL"]
     now = datetime.now(UTC)
-    live: dict[str, int] = dict.fromkeys(QUEUES, 0)
-    for worker in Worker.all(connection=get_redis()):
+    live = []
+    for worker in Worker.all(connection=connection):
         beat = worker.last_heartbeat
         if beat is None:
             continue
         if beat.tzinfo is None:
             beat = beat.replace(tzinfo=UTC)
-        if (now - beat).total_seconds() > max_age:
-            continue
+        if (now - beat).total_seconds() <= max_age:
+            live.append(worker)
+    return live
+
+
+def scheduler_age(connection) -> float | None:
+    """Seconds since the scheduler's last heartbeat (None: it never beat, or Redis lost it)."""
+    beat = last_heartbeat(connection)
+    return None if beat is None else time.time() - beat
+
+
+def _workers() -> str:
+    live: dict[str, int] = dict.fromkeys(QUEUES, 0)
+    for worker in live_workers(get_redis()):
         for name in worker.queue_names():
             if name in live:
                 live[name] += 1
@@ -58,10 +71,9 @@ def _workers() -> str:
 
 
 def _scheduler() -> str:
-    beat = last_heartbeat(get_redis())
-    if beat is None:
+    age = scheduler_age(get_redis())
+    if age is None:
         raise RuntimeError("no scheduler heartbeat")
-    age = time.time() - beat
     if age > SCHEDULER_MAX_AGE_S:
         raise RuntimeError(f"last heartbeat {age:.0f}s ago")
     return f"heartbeat {age:.0f}s ago"

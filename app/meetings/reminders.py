@@ -28,7 +28,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from app import clock
-from app.db import get_db
+from app.db import get_db, in_chunks
 from app.email import delivery
 from app.email.outbox import Email, queue_many
 from app.email.render import recipient_from_user
@@ -40,7 +40,6 @@ from app.reminder_kinds import KINDS, Kind
 log = logging.getLogger(__name__)
 
 REMINDER_TASK = "app.jobs.meetings.send_due_reminders_task"
-CHUNK = 100
 
 
 class SweepFailed(RuntimeError):
@@ -122,8 +121,7 @@ def _unsent(kind: Kind, meetings: list[dict]) -> list[tuple[dict, str]]:
     """(meeting, key) of the meetings whose `kind` reminder has no row yet."""
     keyed = [(m, reminder_key(kind.name, m["_id"], m["scheduled_at"])) for m in meetings]
     written = set()
-    for start in range(0, len(keyed), CHUNK):
-        keys = [key for _meeting, key in keyed[start : start + CHUNK]]
+    for keys in in_chunks([key for _meeting, key in keyed]):
         written.update(
             d["key"] for d in get_db().email_log.find({"key": {"$in": keys}}, {"key": 1})
         )
@@ -133,8 +131,8 @@ def _unsent(kind: Kind, meetings: list[dict]) -> list[tuple[dict, str]]:
 def _users(meetings: list[dict]) -> dict:
     ids = list({m["user_id"] for m in meetings})
     users = {}
-    for start in range(0, len(ids), CHUNK):
-        for user in get_db().users.find({"_id": {"$in": ids[start : start + CHUNK]}}):
+    for chunk in in_chunks(ids):
+        for user in get_db().users.find({"_id": {"$in": chunk}}):
             users[user["_id"]] = user
     return users
 

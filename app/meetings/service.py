@@ -175,6 +175,7 @@ def reschedule(
             "scheduled_at": new_start,
             "ends_at": new_end,
             "duration_minutes": new_duration,
+            "updated_at": now,
         },
         "$inc": {"sequence": 1},
     }
@@ -202,11 +203,12 @@ def reschedule(
 
 def cancel(user: dict, meeting_id: ObjectId) -> dict:
     """Cancel a scheduled meeting: reminders dropped, the cancellation email."""
+    now = clock.now()
     meeting = get_meeting(user["_id"], meeting_id)
     updated = get_db().meetings.find_one_and_update(
         {"_id": meeting_id, "status": "scheduled"},
         {
-            "$set": {"status": "cancelled", "cancelled_at": clock.now()},
+            "$set": {"status": "cancelled", "cancelled_at": now, "updated_at": now},
             "$unset": {"slot_taken": ""},
             "$inc": {"sequence": 1},
         },

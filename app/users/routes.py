@@ -3,6 +3,9 @@
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 from flask_smorest import Blueprint
 
+from app import apidoc
+from app.email import preferences
+from app.email.schemas import EXAMPLE, PreferencesPatchSchema, PreferencesSchema
 from app.http import API_PREFIX, BEARER
 from app.users import service
 from app.users.phase import start_tracking
@@ -49,3 +52,37 @@ def change_phase(body):
     """Move into tracking: the first meeting, the phase email and the invitation."""
     user, _meeting = start_tracking(current_user)
     return service.to_json(user)
+
+
+@blp.route("/me/notifications", methods=["GET"])
+@jwt_required()
+@blp.response(200, PreferencesSchema, example=EXAMPLE)
+@blp.doc(
+    security=BEARER,
+    operationId="getNotificationPreferences",
+    summary="Which email categories are on",
+    description="`email_notifications: false` on the profile shows every optional category "
+    "off. `account` mail is critical and always on.",
+    responses=apidoc.SIGNED_IN,
+)
+def get_notifications():
+    """Every email category and whether it is on."""
+    return preferences.get(current_user["_id"])
+
+
+@blp.route("/me/notifications", methods=["PATCH"])
+@jwt_required()
+@blp.arguments(PreferencesPatchSchema, example={"progress": False})
+@blp.response(200, PreferencesSchema, example=EXAMPLE)
+@blp.doc(
+    security=BEARER,
+    operationId="updateNotificationPreferences",
+    summary="Turn optional email categories on or off",
+    description="Any subset of `meeting_reminders`, `meeting_updates`, `progress`; `account` or "
+    "an unknown key is 422 validation_error. Turning a category on while the profile's "
+    "`email_notifications` is off switches that back on, with only what was asked on.",
+    responses={**apidoc.SIGNED_IN, "413": apidoc.TOO_LARGE, "415": apidoc.UNSUPPORTED_MEDIA_TYPE},
+)
+def update_notifications(body):
+    """Set optional categories on or off; returns every category."""
+    return preferences.update(current_user["_id"], body)

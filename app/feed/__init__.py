@@ -1,0 +1,1 @@
+"""The calendar feed: a secret webcal URL per user that calendar apps subscribe to."""

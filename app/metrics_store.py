@@ -1,0 +1,148 @@
+"""Counters and histograms kept in Redis, so that every process adds to the same series (each
+gunicorn worker, each RQ job's fork, every dyno) and any web process answers /metrics with all
+of them.
+
+One Redis hash per metric (`goalgetter:metrics:<name>`), one field per label set: a counter's
+field holds its value; a histogram keeps one field per bucket (not cumulative), its `+Inf`
+bucket and its sum. Writes are best-effort: when Redis fails they stop for BREAK_S seconds
+(those observations are lost, nothing else slows down), and a flushed Redis starts the series
+again from zero, which Prometheus reads as a counter reset.
+"""
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import redis
+from flask import current_app
+
+from app.redis import RedisNotConfigured, get_redis
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "goalgetter:metrics:"
+BREAK_S = 10
+REDIS_ERRORS = (redis.RedisError, RedisNotConfigured)
+_SUM = "sum"
+_INF = "+Inf"
+
+_pause_lock = threading.Lock()
+# Per Redis URL: an app whose Redis failed says nothing about another app's.
+_paused_until: dict[str | None, float] = {}
+
+
+@dataclass(frozen=True)
+class Increment:
+    """One addition to one field of one hash: a whole count, or a float (a histogram's sum)."""
+
+    key: str
+    field: str
+    amount: float
+    whole: bool = True
+
+
+def _field(values: tuple, extra: str | None = None) -> str:
+    return json.dumps([*values, extra] if extra is not None else list(values))
+
+
+def _values(metric, labels: dict) -> tuple:
+    if set(labels) != set(metric.labels):
+        raise ValueError(f"{metric.name} takes labels {metric.labels}, got {tuple(labels)}")
+    return tuple(str(labels[name]) for name in metric.labels)
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A counter of whole events: `name` (ending in _total), help text, label names."""
+
+    name: str
+    help: str
+    labels: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """Its Redis hash."""
+        return KEY_PREFIX + self.name
+
+    def inc(self, amount: int = 1, **labels) -> list[Increment]:
+        """The increments of adding `amount` to the series of `labels`."""
+        return [Increment(self.key, _field(_values(self, labels)), int(amount))]
+
+    def read(self, connection) -> dict[tuple, float]:
+        """{label values: value} of every series."""
+        return {
+            tuple(json.loads(field)): float(value)
+            for field, value in connection.hgetall(self.key).items()
+        }
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """A histogram: `name`, help text, label names, upper bounds of its buckets (ascending)."""
+
+    name: str
+    help: str
+    labels: tuple[str, ...]
+    buckets: tuple[float, ...]
+
+    @property
+    def key(self) -> str:
+        """Its Redis hash."""
+        return KEY_PREFIX + self.name
+
+    def observe(self, value: float, **labels) -> list[Increment]:
+        """The increments of observing `value` in the series of `labels`."""
+        values = _values(self, labels)
+        bucket = next((repr(b) for b in self.buckets if value <= b), _INF)
+        return [
+            Increment(self.key, _field(values, bucket), 1),
+            Increment(self.key, _field(values, _SUM), float(value), whole=False),
+        ]
+
+    def read(self, connection) -> dict[tuple, tuple[list[tuple[str, float]], float]]:
+        """{label values: ([(upper bound, cumulative count)…, ("+Inf", count)], sum)}."""
+        raw: dict[tuple, dict[str, float]] = {}
+        for field, value in connection.hgetall(self.key).items():
+            *values, part = json.loads(field)
+            raw.setdefault(tuple(values), {})[part] = float(value)
+        series = {}
+        for values, parts in raw.items():
+            cumulative, running = [], 0.0
+            for bound in (*(repr(b) for b in self.buckets), _INF):
+                running += parts.get(bound, 0.0)
+                cumulative.append((_INF if bound == _INF else bound, running))
+            series[values] = (cumulative, parts.get(_SUM, 0.0))
+        return series
+
+
+def record(*batches: list[Increment]) -> bool:
+    """Apply increments in one MULTI/EXEC; returns whether they were stored."""
+    # A batch of a thousand rows adds to a few fields: one command per field.
+    merged: dict[tuple[str, str, bool], float] = {}
+    for batch in batches:
+        for inc in batch:
+            merged[inc.key, inc.field, inc.whole] = (
+                merged.get((inc.key, inc.field, inc.whole), 0) + inc.amount
+            )
+    increments = [
+        Increment(key, field, amount, whole) for (key, field, whole), amount in merged.items()
+    ]
+    url = current_app.config.get("REDIS_URL")
+    if not increments or time.monotonic() < _paused_until.get(url, 0.0):
+        return False
+    try:
+        with get_redis().pipeline(transaction=True) as pipe:
+            for inc in increments:
+                if inc.whole:
+                    pipe.hincrby(inc.key, inc.field, int(inc.amount))
+                else:
+                    pipe.hincrbyfloat(inc.key, inc.field, inc.amount)
+            pipe.execute()
+    except REDIS_ERRORS as exc:
+        with _pause_lock:
+            _paused_until[url] = time.monotonic() + BREAK_S
+        log.warning("metrics not recorded for %d s: %s: %s", BREAK_S, type(exc).__name__, exc)
+        return False
+    return True
