@@ -166,6 +166,7 @@ class Buffer:
         self._pending: dict[tuple[str, str, bool], float] = {}
         self._pid: int | None = None
         self._flusher: threading.Thread | None = None
+        self._closed = False
 
     def add(self, *batches: list[Increment]) -> None:
         """Hold `batches` for the next flush."""
@@ -174,7 +175,7 @@ class Buffer:
                 # A fork inherits the parent's pending counts: those are the parent's to write.
                 self._pending, self._pid, self._flusher = {}, os.getpid(), None
             _merge(self._pending, batches)
-            if self._flusher is None:
+            if self._flusher is None and not self._closed:
                 self._flusher = threading.Thread(target=self._run, name="metrics", daemon=True)
                 self._flusher.start()
 
@@ -196,6 +197,12 @@ class Buffer:
             time.sleep(self.FLUSH_S)
             self.flush()
             with self._lock:
-                if not self._pending:
+                if not self._pending or self._closed:
                     self._flusher = None
                     return
+
+    def close(self) -> None:
+        """Stop writing: what is held is dropped (an app whose stores are going away)."""
+        with self._lock:
+            self._closed = True
+            self._pending = {}
