@@ -142,7 +142,7 @@ def main() -> None:
     common.progress("api: starting SecantusDB and Redis")
     results: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in MODES}
     refused = 0
-    with common.servers() as (mongo_url, redis_url), tempfile.TemporaryDirectory() as work:
+    with common.servers() as (mongo_url, redis_url, _), tempfile.TemporaryDirectory() as work:
         app = create_app(common.settings(mongo_url, redis_url))
         common.progress(f"api: {USERS} users and their tokens")
         tokens = Path(work, "tokens")

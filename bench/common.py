@@ -12,7 +12,9 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 
+import psutil
 from bson import ObjectId
 
 from app import clock
@@ -23,16 +25,30 @@ from tests.email_support import API_KEY, FakeSendGrid
 RUNS = 3
 
 
+class Servers(NamedTuple):
+    """A benchmark's private servers."""
+
+    mongo_url: str
+    redis_url: str
+    mongo_pid: int
+
+
 @contextlib.contextmanager
 def servers():
-    """Yield (mongo_url, redis_url) of a private SecantusDB and redis-server."""
+    """Yield the Servers of a private SecantusDB and redis-server."""
     with tempfile.TemporaryDirectory(prefix="goalgetter-bench-") as workdir:
         root = Path(workdir)
         with (
             running(MongoServer(root / "mongo"), tie_to_parent=True) as mongo,
             running(RedisServer(root / "redis"), tie_to_parent=True) as redis_server,
         ):
-            yield mongo.url_for("goalgetter_bench"), redis_server.url
+            yield Servers(mongo.url_for("goalgetter_bench"), redis_server.url, mongo.pid)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process and its reaped children (a worker's forks) have used."""
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def settings(mongo_url: str, redis_url: str, **overrides) -> dict:

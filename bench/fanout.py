@@ -26,7 +26,7 @@ DESIGNS = (
     ("personalized, 1000 a request", 5000, {"SENDGRID_BATCH_SIZE": 1000}, False),
     (
         "single sends, 64 at a time",
-        1000,
+        2000,
         {"SENDGRID_BATCH_SIZE": 1, "SENDGRID_CONCURRENCY": 64},
         False,
     ),
@@ -34,8 +34,9 @@ DESIGNS = (
 )
 
 
-def one_run(app, fake: FakeSendGrid, emails: int, naive: bool) -> float:
-    """Emails per second for one fan-out of `emails` reminders."""
+def one_run(app, fake: FakeSendGrid, emails: int, naive: bool, pids) -> tuple[float, list]:
+    """Emails per second for one fan-out of `emails` reminders, and the CPU seconds per
+    thousand emails each of `pids` used during it."""
     with app.app_context():
         db = get_db()
         db.client.drop_database(db.name)
@@ -45,6 +46,7 @@ def one_run(app, fake: FakeSendGrid, emails: int, naive: bool) -> float:
         start = (clock.now() + timedelta(hours=24, minutes=-1)).replace(microsecond=0)
         meeting_ids = common.make_users_and_meetings(db, emails, start)
         fake.server.answered.clear()
+        cpu = [common.cpu_seconds(pid) for pid in pids]
         due = int((start - timedelta(hours=24)).timestamp())
         if naive:
             epoch = int(start.timestamp())
@@ -61,32 +63,44 @@ def one_run(app, fake: FakeSendGrid, emails: int, naive: bool) -> float:
         .timestamp()
         for job in jobs
     )
-    return emails / (max(common.accepted_times(fake)) - started)
+    used = [
+        (common.cpu_seconds(pid) - before) * 1000 / emails
+        for pid, before in zip(pids, cpu, strict=True)
+    ]
+    return emails / (max(common.accepted_times(fake)) - started), used
 
 
 def main() -> None:
     common.progress("fan-out: starting SecantusDB and Redis")
     rows = []
-    with common.servers() as (mongo_url, redis_url):
+    with common.servers() as (mongo_url, redis_url, mongo_pid):
         app = create_app(common.settings(mongo_url, redis_url))
         results: dict[tuple[str, float], tuple[float, float, float]] = {}
+        profile: dict[tuple[str, float], list[float]] = {}
         for latency in LATENCIES:
             fake = FakeSendGrid(latency=latency)
             try:
                 for name, emails, env, naive in DESIGNS:
-                    with common.Worker(mongo_url, redis_url, fake, **env):
+                    with common.Worker(mongo_url, redis_url, fake, **env) as worker:
                         time.sleep(2)  # the worker registers and forks nothing yet
-                        rates = []
+                        rates, used = [], []
+                        pids = (mongo_pid, worker.process.pid)
                         for run in range(common.RUNS):
                             common.progress(f"{name}, {latency * 1000:.0f} ms, run {run + 1}")
-                            rates.append(one_run(app, fake, emails, naive))
+                            rate, cpu = one_run(app, fake, emails, naive, pids)
+                            rates.append(rate)
+                            used.append(cpu)
                     results[(name, latency)] = common.median_spread(rates)
+                    profile[(name, latency)] = [
+                        common.median_spread([u[i] for u in used])[0] for i in range(len(pids))
+                    ]
             finally:
                 fake.close()
         for latency in LATENCIES:
             naive = results[(DESIGNS[-1][0], latency)][0]
             for name, emails, _env, _naive in DESIGNS:
                 median, low, high = results[(name, latency)]
+                db_cpu, worker_cpu = profile[(name, latency)]
                 rows.append(
                     [
                         f"{latency * 1000:.0f} ms",
@@ -95,13 +109,24 @@ def main() -> None:
                         f"{median:,.0f}",
                         f"{low:,.0f}–{high:,.0f}",
                         f"{median / naive:,.1f}×",
+                        f"{db_cpu:.2f}",
+                        f"{worker_cpu:.2f}",
                     ]
                 )
     print(
         common.table(
             f"Fan-out: emails/s from the start of the job to the last accepted "
             f"(one worker process, median of {common.RUNS})",
-            ["provider latency", "design", "emails", "emails/s", "spread", "× naive"],
+            [
+                "provider latency",
+                "design",
+                "emails",
+                "emails/s",
+                "spread",
+                "× naive",
+                "MongoDB server CPU s / 1000",
+                "worker CPU s / 1000",
+            ],
             rows,
         )
     )

@@ -32,7 +32,7 @@ def drain(app, conn, in_process: bool) -> float:
 
 def main() -> None:
     common.progress("jobs: starting SecantusDB and Redis")
-    with common.servers() as (mongo_url, redis_url):
+    with common.servers() as (mongo_url, redis_url, _):
         app = create_app(common.settings(mongo_url, redis_url))
         conn = connection(redis_url)
         rates: dict[str, list[float]] = {name: [] for name, _ in DESIGNS}

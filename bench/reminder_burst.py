@@ -66,7 +66,7 @@ def p99(values: list[float]) -> float:
 def main() -> None:
     common.progress("reminder burst: starting SecantusDB and Redis")
     rows = []
-    with common.servers() as (mongo_url, redis_url):
+    with common.servers() as (mongo_url, redis_url, _):
         app = create_app(common.settings(mongo_url, redis_url))
         fake = FakeSendGrid(latency=LATENCY)
         try:

@@ -23,7 +23,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import redis
-from flask import current_app
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
@@ -139,7 +138,7 @@ def _users(meetings: list[dict]) -> dict:
 
 def send_batch(kind: Kind, meetings: list[dict], now: datetime) -> int:
     """Write and send the `kind` reminders of `meetings` that are inside their window and not
-    sent yet, in units of SENDGRID_BATCH_SIZE; returns how many rows were written."""
+    sent yet, delivery.STEP at a time; returns how many rows were written."""
     meetings = [
         m
         for m in meetings
@@ -147,7 +146,7 @@ def send_batch(kind: Kind, meetings: list[dict], now: datetime) -> int:
     ]
     todo = _unsent(kind, meetings)
     users = _users([meeting for meeting, _key in todo])
-    unit = current_app.config["SENDGRID_BATCH_SIZE"]
+    unit = delivery.STEP
     written = 0
     failures: list[Exception] = []
     for start in range(0, len(todo), unit):
