@@ -22,7 +22,7 @@ from tests.email_support import FakeSendGrid  # noqa: E402
 
 LATENCIES = (0.1, 0.0)
 # (name, emails, worker settings, one job per email)
-DESIGNS = (
+VARIANTS = (
     ("personalized, 1000 a request", 5000, {"SENDGRID_BATCH_SIZE": 1000}, False),
     (
         "single sends, 64 at a time",
@@ -80,7 +80,7 @@ def main() -> None:
         for latency in LATENCIES:
             fake = FakeSendGrid(latency=latency)
             try:
-                for name, emails, env, naive in DESIGNS:
+                for name, emails, env, naive in VARIANTS:
                     with common.Worker(mongo_url, redis_url, fake, **env) as worker:
                         time.sleep(2)  # the worker registers and forks nothing yet
                         rates, used = [], []
@@ -97,8 +97,8 @@ def main() -> None:
             finally:
                 fake.close()
         for latency in LATENCIES:
-            naive = results[(DESIGNS[-1][0], latency)][0]
-            for name, emails, _env, _naive in DESIGNS:
+            naive = results[(VARIANTS[-1][0], latency)][0]
+            for name, emails, _env, _naive in VARIANTS:
                 median, low, high = results[(name, latency)]
                 db_cpu, worker_cpu = profile[(name, latency)]
                 rows.append(

@@ -16,7 +16,7 @@ from bench import common  # noqa: E402
 from tests.workers import BurstWorker  # noqa: E402
 
 JOBS = 300
-DESIGNS = (("fork per job (production)", False), ("in-process (SimpleWorker)", True))
+VARIANTS = (("fork per job (production)", False), ("in-process (SimpleWorker)", True))
 
 
 def drain(app, conn, in_process: bool) -> float:
@@ -35,14 +35,14 @@ def main() -> None:
     with common.servers() as (mongo_url, redis_url, _):
         app = create_app(common.settings(mongo_url, redis_url))
         conn = connection(redis_url)
-        rates: dict[str, list[float]] = {name: [] for name, _ in DESIGNS}
+        rates: dict[str, list[float]] = {name: [] for name, _ in VARIANTS}
         for run in range(common.RUNS):
-            for name, in_process in DESIGNS:
+            for name, in_process in VARIANTS:
                 common.progress(f"jobs: {name}, run {run + 1}")
                 rates[name].append(drain(app, conn, in_process))
-    forking = common.median_spread(rates[DESIGNS[0][0]])[0]
+    forking = common.median_spread(rates[VARIANTS[0][0]])[0]
     rows = []
-    for name, _ in DESIGNS:
+    for name, _ in VARIANTS:
         median, low, high = common.median_spread(rates[name])
         rows.append([name, f"{median:,.0f}", f"{low:,.0f}–{high:,.0f}", f"{median / forking:.1f}"])
     print(

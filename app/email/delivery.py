@@ -74,6 +74,7 @@ LEASE_FIELDS = {"lease_until": "", "lease_token": ""}
 # personalizations, or that many single sends SENDGRID_CONCURRENCY at a time.
 STEP = MAX_PERSONALIZATIONS
 
+
 class Pending(NamedTuple):
     """A row to deliver: its id, and whether its type says it is urgent (its own queue)."""
 
