@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 from app import clock, create_app  # noqa: E402
 from app.config import testing_server_urls, testing_settings  # noqa: E402
 from app.db import get_db  # noqa: E402
+from app.extensions import limiter  # noqa: E402
 from app.redis import connection  # noqa: E402
 from devtools.services import MongoServer, RedisServer, running  # noqa: E402
 from tests.workers import BurstWorker  # noqa: E402
@@ -55,6 +56,10 @@ def make_app(mongo_url, redis_url, tmp_path):
         )
         settings.update(overrides)
         app = create_app(settings)
+        # flask-limiter keeps "storage is down" on the one Limiter every app shares: an earlier
+        # test's dead Redis would leave this app counting in memory. A new app starts as a new
+        # process does, with its storage presumed alive.
+        limiter._storage_dead = False
         built.append(app)
         return app
 
