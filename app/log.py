@@ -59,6 +59,21 @@ def _handler(log_format: str) -> logging.Handler:
     return handler
 
 
+def gunicorn_logconfig(log_format: str, level: str) -> dict:
+    """gunicorn's `logconfig_dict`: its master's and workers' own lines through the app's one
+    root handler, so they are JSON whenever the app's are."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"app": {"()": _handler, "log_format": log_format}},
+        "root": {"level": level, "handlers": ["app"]},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
+            "gunicorn.access": {"level": level, "handlers": [], "propagate": True},
+        },
+    }
+
+
 def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
     """Install the one root handler (idempotent) in the chosen format."""
     root = logging.getLogger()
