@@ -1,4 +1,5 @@
-"""Logging (text or one JSON object per line, with request and job context) and Sentry."""
+"""Logging (text or one JSON object per line, with request and job context); Sentry when
+configured (app.sentry)."""
 
 import logging
 import re
@@ -118,25 +119,12 @@ def _finish_request(response):
     return response
 
 
-def init_sentry(dsn: str, environment: str, release: str | None = None) -> None:
-    """Start Sentry with the Flask and RQ integrations."""
-    import sentry_sdk
-    from sentry_sdk.integrations.flask import FlaskIntegration
-    from sentry_sdk.integrations.rq import RqIntegration
-
-    sentry_sdk.init(
-        dsn=dsn,
-        environment=environment,
-        release=release,
-        integrations=[FlaskIntegration(), RqIntegration()],
-        traces_sample_rate=0.0,
-    )
-
-
 def register_logging(app: Flask) -> None:
     """Configure logging, request ids and the request log line; Sentry when SENTRY_DSN is set."""
     configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     app.before_request(_start_request)
     app.after_request(_finish_request)
     if app.config.get("SENTRY_DSN"):
+        from app.sentry import init_sentry
+
         init_sentry(app.config["SENTRY_DSN"], app.config["APP_ENV"], app.config.get("RELEASE"))
