@@ -177,6 +177,8 @@ def load(environ: Mapping | None = None) -> dict:
         "LOG_LEVEL": (env.get("LOG_LEVEL") or "INFO").upper(),
         "RELEASE": env.get("HEROKU_SLUG_COMMIT") or None,
         "INSTANCE_PATH": instance_path,
+        # /health/ready's details (hosts, ports, errors) for anyone, not only admins.
+        "HEALTH_DETAILS_PUBLIC": app_env == "development",
     }
     if app_env != "production" and not (settings["SECRET_KEY"] and settings["JWT_SECRET_KEY"]):
         for name, value in _generated_secrets(app_env, instance_path).items():
