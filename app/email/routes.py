@@ -18,6 +18,7 @@ from app.email.tokens import TokenTampered
 from app.errors import APIError, NotFound
 from app.extensions import limiter
 from app.http import API_PREFIX
+from app.limits import secret_key
 from app.pages import error_page, page
 
 blp = Blueprint(
@@ -109,7 +110,7 @@ def unsubscribe_page():
 
 
 def _unsubscribe_token_key() -> str:
-    return "unsubscribe:" + _token()[:256]
+    return secret_key("unsubscribe", _token())
 
 
 @blp.route("/unsubscribe", methods=["POST"], endpoint="unsubscribe_one_click")
