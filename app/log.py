@@ -18,6 +18,11 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s%(job_id)s] %(m
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
+def bind_user(user_id: str) -> None:
+    """Name the request's user in every log line from here on (a verified token's subject)."""
+    g.user_id = user_id
+
+
 class ContextFilter(logging.Filter):
     """Adds request id, user id, job id and job name to every record."""
 
