@@ -72,10 +72,12 @@ def _list(value) -> list[str]:
     return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
-def _environment(environ: Mapping | None) -> dict:
+def _environment(environ: Mapping | None, app_env: str | None) -> dict:
     """The process environment, with `.env` underneath it in development (the one `.env`
-    loader of every entry point)."""
+    loader of every entry point); `app_env`, when given, decides the mode."""
     env = dict(os.environ if environ is None else environ)
+    if app_env:
+        env["APP_ENV"] = app_env
     if environ is None and ENV_FILE.exists():
         file_values = {k: v for k, v in dotenv_values(ENV_FILE).items() if v is not None}
         merged = {**file_values, **env}
@@ -120,9 +122,10 @@ def embedded_services(instance_path: str | Path) -> dict:
     return {name: recorded[name] for name in ("MONGO_URL", "REDIS_URL") if recorded.get(name)}
 
 
-def load(environ: Mapping | None = None) -> dict:
-    """Build the Flask settings from the environment (`.env` in development)."""
-    env = _environment(environ)
+def load(environ: Mapping | None = None, app_env: str | None = None) -> dict:
+    """Build the Flask settings from the environment (`.env` in development); `app_env`
+    overrides APP_ENV (a caller that names its mode gets that mode's defaults)."""
+    env = _environment(environ, app_env)
     app_env = env.get("APP_ENV") or DEFAULT_APP_ENV
     if app_env not in APP_ENVS:
         raise ConfigError(f"APP_ENV must be one of {', '.join(APP_ENVS)}, got {app_env!r}")
@@ -278,8 +281,9 @@ def force_utc() -> None:
 
 def register_config(app, overrides: Mapping | None = None) -> None:
     """Load settings from the environment, apply `overrides`, refuse what cannot run."""
-    settings = load()
-    settings.update(overrides or {})
+    overrides = overrides or {}
+    settings = load(app_env=overrides.get("APP_ENV"))
+    settings.update(overrides)
     check(settings)
     app.config.from_mapping(settings)
     app.instance_path = settings["INSTANCE_PATH"]
