@@ -210,6 +210,12 @@ def testing_settings(**overrides) -> dict:
     return settings
 
 
+def testing_secrets() -> dict[str, str]:
+    """This process's test signing secrets, for the app processes a test or benchmark starts
+    (every process, every gunicorn worker, must sign alike)."""
+    return dict(_generated_secrets("test", ""))
+
+
 def testing_server_urls() -> dict[str, str | None]:
     """The servers the tests were told to use (TEST_MONGO_URL, TEST_REDIS_URL), if any."""
     return {

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from app.config import ROOT, SIGNING_SECRETS, testing_settings
+from app.config import ROOT, testing_secrets
 from devtools.services import alive, free_port
 
 BIN = Path(sys.executable).parent
@@ -43,8 +43,7 @@ def process_env(mongo_url: str, redis_url: str, **extra) -> dict:
         RATELIMIT_ENABLED="false",
     )
     # The test app's signing secrets: every process (and every gunicorn worker) shares them.
-    signing = testing_settings()
-    env.update({name: signing[name] for name in SIGNING_SECRETS})
+    env.update(testing_secrets())
     env.update({name: str(value) for name, value in extra.items()})
     return env
 
