@@ -83,7 +83,19 @@ def _environment(environ: Mapping | None, app_env: str | None) -> dict:
         merged = {**file_values, **env}
         if merged.get("APP_ENV", DEFAULT_APP_ENV) == "development":
             env = merged
+        elif _loaded_by_someone_else(file_values, env):
+            raise ConfigError(
+                f"{ENV_FILE.name} was loaded into this {merged.get('APP_ENV', DEFAULT_APP_ENV)} "
+                "process (Flask's CLI does so), which reads its environment only: set "
+                "FLASK_SKIP_DOTENV=1 or remove the file"
+            )
     return env
+
+
+def _loaded_by_someone_else(file_values: Mapping, env: Mapping) -> bool:
+    # Every non-empty value of the file is in the environment exactly: it was loaded there.
+    shown = {k: v for k, v in file_values.items() if v}
+    return bool(shown) and all(env.get(k) == v for k, v in shown.items())
 
 
 def _generated_secrets(app_env: str, instance_path: str) -> dict[str, str]:

@@ -193,3 +193,28 @@ def test_entry_points_refuse_production_in_one_line(command, env, expected):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(expected), lines[0]
+
+
+def _with_env_file(monkeypatch, tmp_path, text: str, **environ):
+    env_file = tmp_path / ".env"
+    env_file.write_text(text)
+    monkeypatch.setattr(config, "ENV_FILE", env_file)
+    for name in list(config.os.environ):
+        if name in ("APP_ENV", "SECRET_KEY", "JWT_SECRET_KEY", "PORT"):
+            monkeypatch.delenv(name)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_dot_env_is_read_in_development_only(monkeypatch, tmp_path):
+    _with_env_file(monkeypatch, tmp_path, "APP_ENV=development\nPORT=5123\n")
+    assert load()["PORT"] == 5123
+    _with_env_file(monkeypatch, tmp_path, "PORT=5123\n", APP_ENV="production")
+    assert load()["PORT"] == 5000
+
+
+def test_production_refuses_a_dot_env_that_someone_else_loaded(monkeypatch, tmp_path):
+    # Flask's CLI loads .env into the environment in every mode; production must not run so.
+    _with_env_file(monkeypatch, tmp_path, "PORT=5123\nSECRET_KEY=\n", PORT="5123")
+    with pytest.raises(ConfigError, match="FLASK_SKIP_DOTENV=1"):
+        load()

@@ -150,3 +150,28 @@ def test_the_same_events_leak_under_sentrys_defaults(make_app, fake_sentry, monk
     assert sent.count(b'"type":"event"') == 4
     leaked = _leaks(sent, secrets)
     assert {PASSWORD, NEW_PASSWORD, CHAT_TEXT} <= set(leaked), leaked
+
+
+def test_the_scrubber_removes_what_an_integration_could_still_attach():
+    from app.sentry import REMOVED, scrub_event
+
+    token = "tok-in-a-query-string"
+    event = {
+        "request": {
+            "url": f"https://api.example/api/v1/auth/verify-email?token={token}",
+            "query_string": f"token={token}",
+            "data": {"password": "x"},
+            "cookies": {"session": "x"},
+            "headers": {"Authorization": "Bearer abc", "User-Agent": "test"},
+        },
+        "exception": {"values": [{"stacktrace": {"frames": [{"vars": {"password": "x"}}]}}]},
+        "extra": {"rq-job": {"job_id": "j1", "func": "f", "args": [token], "description": token}},
+        "breadcrumbs": {
+            "values": [{"data": {"url": f"https://x.example/?token={token}", "http.query": token}}]
+        },
+    }
+    scrubbed = scrub_event(event)
+    assert token not in repr(scrubbed) and "password" not in repr(scrubbed)
+    assert scrubbed["request"]["url"] == "https://api.example/api/v1/auth/verify-email"
+    assert scrubbed["request"]["headers"] == {"Authorization": REMOVED, "User-Agent": "test"}
+    assert scrubbed["extra"]["rq-job"] == {"job_id": "j1", "func": "f"}
