@@ -241,15 +241,15 @@ def _refuse_production(settings: Mapping) -> None:
     if missing:
         raise ConfigError(
             f"production needs {', '.join(missing)} (it runs no embedded servers and "
-            "generates no secrets); refusing to start"
+            "generates no secrets)"
         )
     embedded = [n for n in SERVICE_URLS if settings[n].startswith(EMBEDDED_SCHEMES)]
     if embedded:
-        raise ConfigError(f"{', '.join(embedded)} names an embedded stand-in; refusing to start")
+        raise ConfigError(f"{', '.join(embedded)} names an embedded stand-in")
     if settings.get("DYNO") and settings.get("TRUSTED_PROXY_HOPS") is None:
         raise ConfigError(
             "DYNO is set but TRUSTED_PROXY_HOPS is not: set TRUSTED_PROXY_HOPS=1 for Heroku's "
-            "router (client IPs for rate limits, https links); refusing to start"
+            "router (client IPs for rate limits, https links)"
         )
     strength = {**SIGNING_SECRETS, **OPTIONAL_SECRETS}
     for name, min_length in strength.items():
@@ -273,7 +273,7 @@ def check(settings: Mapping) -> None:
             f"got {settings.get('COACH_PROVIDER')!r}"
         )
     if settings.get("COACH_PROVIDER") == "anthropic" and not settings.get("ANTHROPIC_API_KEY"):
-        raise ConfigError("COACH_PROVIDER=anthropic needs ANTHROPIC_API_KEY; refusing to start")
+        raise ConfigError("COACH_PROVIDER=anthropic needs ANTHROPIC_API_KEY")
     if settings.get("APP_ENV") == "production":
         _refuse_production(settings)
 
