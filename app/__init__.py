@@ -7,13 +7,14 @@ from app.auth.tokens import register_jwt
 from app.bodies import register_body_rules
 from app.cli import register_cli
 from app.config import ConfigError, register_config
-from app.dashboard import register_dashboard
+from app.dashboard import DASHBOARD_PREFIX, register_dashboard
 from app.db import register_db
 from app.errors import register_errors
 from app.extensions import register_cors, register_limiter, register_proxy
 from app.jobs.table import register_jobs
 from app.log import register_logging
 from app.metrics.routes import register_metrics
+from app.security_headers import register_security_headers
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -21,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     register_config(app, config)
     register_logging(app)
+    register_security_headers(app, DASHBOARD_PREFIX)
     register_proxy(app)
     register_db(app)
     register_jobs(app)

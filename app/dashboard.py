@@ -1,12 +1,36 @@
-"""rq-dashboard at /admin/rq/ behind HTTP basic auth."""
+"""rq-dashboard at /admin/rq/ behind HTTP basic auth and a same-origin check."""
 
 import hmac
 import logging
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
 
 log = logging.getLogger(__name__)
 DASHBOARD_PREFIX = "/admin/rq"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# rq-dashboard's one state change that also answers GET (requeue every failed job).
+STATE_CHANGING_GETS = frozenset({"rq_dashboard.requeue_all"})
+
+
+def _origin_of(url: str) -> str | None:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def _same_origin() -> bool:
+    """The browser says the request comes from a page of this origin (Origin, else Referer).
+    Basic auth alone does not stop a cross-site form: browsers resend cached credentials."""
+    own = _origin_of(request.host_url)
+    origin = request.headers.get("Origin")
+    if origin:
+        return origin == own
+    referer = request.headers.get("Referer")
+    return referer is not None and _origin_of(referer) == own
+
+
+def _changes_state() -> bool:
+    return request.method not in SAFE_METHODS or request.endpoint in STATE_CHANGING_GETS
 
 
 def _authorized(app: Flask) -> bool:
@@ -37,10 +61,14 @@ def register_dashboard(app: Flask) -> None:
 
     @app.before_request
     def _require_dashboard_login():
-        if request.blueprint != rq_dashboard.blueprint.name or _authorized(app):
+        if request.blueprint != rq_dashboard.blueprint.name:
             return None
-        return Response(
-            "Authentication required.",
-            401,
-            {"WWW-Authenticate": 'Basic realm="rq-dashboard"'},
-        )
+        if not _authorized(app):
+            return Response(
+                "Authentication required.",
+                401,
+                {"WWW-Authenticate": 'Basic realm="rq-dashboard"'},
+            )
+        if _changes_state() and not _same_origin():
+            return Response("Cross-origin request refused.", 403)
+        return None

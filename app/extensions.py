@@ -49,7 +49,7 @@ limiter.request_filter(is_exempt)
 
 def register_proxy(app: Flask) -> None:
     """Trust exactly TRUSTED_PROXY_HOPS proxies for client IP and scheme (Heroku: 1)."""
-    hops = app.config["TRUSTED_PROXY_HOPS"]
+    hops = app.config["TRUSTED_PROXY_HOPS"] or 0
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 

@@ -1,5 +1,6 @@
 """Rate-limit keys and exemptions; the limiter itself is in app.extensions."""
 
+import hashlib
 import logging
 import time
 from math import floor, inf
@@ -26,6 +27,13 @@ EXEMPT_PREFIXES = (
 def client_ip() -> str:
     """The client's IP: `remote_addr` after ProxyFix trusted TRUSTED_PROXY_HOPS proxies."""
     return f"ip:{get_remote_address()}"
+
+
+def secret_key(kind: str, secret: str) -> str:
+    """A limit key for a bucket named by a secret (an unsubscribe token, a feed secret): its
+    digest, because flask-limiter logs keys when a limit trips and stores them in Redis."""
+    digest = hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{kind}:{digest}"
 
 
 def user_or_ip() -> str:

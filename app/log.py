@@ -1,4 +1,5 @@
-"""Logging (text or one JSON object per line, with request and job context) and Sentry."""
+"""Logging (text or one JSON object per line, with request and job context); Sentry when
+configured (app.sentry)."""
 
 import logging
 import re
@@ -15,6 +16,11 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 QUIET_LOGGERS = ("python_http_client", "sendgrid", "urllib3", "werkzeug")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s%(job_id)s] %(message)s"
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def bind_user(user_id: str) -> None:
+    """Name the request's user in every log line from here on (a verified token's subject)."""
+    g.user_id = user_id
 
 
 class ContextFilter(logging.Filter):
@@ -57,6 +63,21 @@ def _handler(log_format: str) -> logging.Handler:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     handler._goalgetter = True
     return handler
+
+
+def gunicorn_logconfig(log_format: str, level: str) -> dict:
+    """gunicorn's `logconfig_dict`: its master's and workers' own lines through the app's one
+    root handler, so they are JSON whenever the app's are."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"app": {"()": _handler, "log_format": log_format}},
+        "root": {"level": level, "handlers": ["app"]},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
+            "gunicorn.access": {"level": level, "handlers": [], "propagate": True},
+        },
+    }
 
 
 def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
@@ -103,25 +124,12 @@ def _finish_request(response):
     return response
 
 
-def init_sentry(dsn: str, environment: str, release: str | None = None) -> None:
-    """Start Sentry with the Flask and RQ integrations."""
-    import sentry_sdk
-    from sentry_sdk.integrations.flask import FlaskIntegration
-    from sentry_sdk.integrations.rq import RqIntegration
-
-    sentry_sdk.init(
-        dsn=dsn,
-        environment=environment,
-        release=release,
-        integrations=[FlaskIntegration(), RqIntegration()],
-        traces_sample_rate=0.0,
-    )
-
-
 def register_logging(app: Flask) -> None:
     """Configure logging, request ids and the request log line; Sentry when SENTRY_DSN is set."""
     configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     app.before_request(_start_request)
     app.after_request(_finish_request)
     if app.config.get("SENTRY_DSN"):
+        from app.sentry import init_sentry
+
         init_sentry(app.config["SENTRY_DSN"], app.config["APP_ENV"], app.config.get("RELEASE"))

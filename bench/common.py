@@ -18,7 +18,7 @@ import psutil
 from bson import ObjectId
 
 from app import clock
-from app.config import ROOT, testing_settings
+from app.config import ROOT, testing_secrets, testing_settings
 from devtools.services import MongoServer, RedisServer, running
 from tests.email_support import API_KEY, FakeSendGrid
 
@@ -67,6 +67,8 @@ def settings_env(mongo_url: str, redis_url: str, **overrides) -> dict:
         "MONGO_URL": mongo_url,
         "REDIS_URL": redis_url,
         "LOG_LEVEL": "WARNING",
+        # The in-process app's signing secrets, so its tokens hold on every process.
+        **testing_secrets(),
         **{k: str(v) for k, v in overrides.items()},
     }
 

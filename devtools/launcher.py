@@ -186,6 +186,8 @@ def child_environment(settings: dict) -> dict:
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env["APP_ENV"] = settings["APP_ENV"]
     env["PYTHONUNBUFFERED"] = "1"
+    # app.config is the one .env loader; Flask's CLI (the release command) must not be another.
+    env["FLASK_SKIP_DOTENV"] = "1"
     env.setdefault("RQ_DASHBOARD_USERNAME", settings["RQ_DASHBOARD_USERNAME"] or "admin")
     env.setdefault("RQ_DASHBOARD_PASSWORD", secrets.token_urlsafe(12))
     # Production binds every interface; on a laptop the web process stays on loopback.

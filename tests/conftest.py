@@ -1,8 +1,12 @@
 """Fixtures: real servers for the session (MongoDB wire, Redis), an app per test, the clock,
 burst workers, a fake SendGrid."""
 
+import os
+
 from app.config import force_utc
 
+# The test session runs test rules whoever starts it (an unset APP_ENV means production).
+os.environ["APP_ENV"] = "test"
 force_utc()
 
 

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from app.config import ROOT
+from app.config import ROOT, testing_secrets
 from devtools.services import alive, free_port
 
 BIN = Path(sys.executable).parent
@@ -42,6 +42,8 @@ def process_env(mongo_url: str, redis_url: str, **extra) -> dict:
         LOG_LEVEL="INFO",
         RATELIMIT_ENABLED="false",
     )
+    # The test app's signing secrets: every process (and every gunicorn worker) shares them.
+    env.update(testing_secrets())
     env.update({name: str(value) for name, value in extra.items()})
     return env
 

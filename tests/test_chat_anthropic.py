@@ -1,13 +1,15 @@
 """The anthropic coach through the real SDK against a local fake Messages API."""
 
 import json
+import subprocess
+import sys
 import threading
 
 import pytest
 
 from app.coach import providers
 from app.coach.anthropic_provider import MAX_HISTORY_TURNS, MAX_TOKENS
-from app.config import COACH_PROVIDERS, ConfigError
+from app.config import COACH_PROVIDERS, ROOT, ConfigError
 from app.db import get_db
 from tests.chat_support import CHAT, MS, T, add_goal, chat_user, send, stored_messages
 from tests.fake_http import FakeServer, Reply
@@ -189,3 +191,18 @@ def test_unknown_provider_refuses_to_start_and_names_agree(make_app):
     with pytest.raises(ConfigError, match="COACH_PROVIDER"):
         make_app(COACH_PROVIDER="oracle")
     assert set(providers()) == set(COACH_PROVIDERS)
+
+
+@pytest.mark.parametrize(("provider", "imported"), [("offline", False), ("anthropic", True)])
+def test_the_anthropic_sdk_is_imported_only_when_chosen(provider, imported):
+    # A fresh interpreter: this test session has imported the SDK already.
+    probe = (
+        "import sys; from app.coach import build_provider; "
+        f"build_provider({{'COACH_PROVIDER': {provider!r}, 'ANTHROPIC_API_KEY': 'k', "
+        "'ANTHROPIC_MODEL': 'm', 'ANTHROPIC_BASE_URL': None, 'COACH_TIMEOUT_S': 1, "
+        "'COACH_NAME': 'Coach'}); print('anthropic' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.strip() == str(imported)

@@ -2,6 +2,8 @@
 
 import json
 
+from tests.production import STRONG_SECRETS
+
 
 def test_jobs_run_health_check_gets_the_worker_result(app, processes):
     # A real worker process (worker.py), as in production.
@@ -36,8 +38,7 @@ def test_sync_is_refused_in_production(make_app):
     app = make_app(
         APP_ENV="production",
         MONGO_URL="mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=100",
-        SECRET_KEY="k" * 40,
-        JWT_SECRET_KEY="j" * 40,
+        **STRONG_SECRETS,
     )
     result = app.test_cli_runner().invoke(args=["jobs", "run", "health-check", "--sync"])
     assert result.exit_code != 0

@@ -5,6 +5,7 @@ import pytest
 from app.email import outbox
 from devtools.launcher import banner
 from tests.email_support import T0, make_user
+from tests.production import STRONG_SECRETS
 
 
 @pytest.fixture
@@ -46,8 +47,7 @@ def test_the_outbox_does_not_exist_elsewhere(make_app, app_env):
     if app_env == "production":
         overrides.update(
             MONGO_URL="mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=100",
-            SECRET_KEY="k" * 40,
-            JWT_SECRET_KEY="j" * 40,
+            **STRONG_SECRETS,
         )
     client = make_app(**overrides).test_client()
     response = client.get("/dev/emails")

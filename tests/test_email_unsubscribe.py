@@ -2,6 +2,7 @@
 tokens without a category, as mail sent before categories carries: they still turn every
 optional category off (per-category links: test_email_preferences.py)."""
 
+import logging
 import re
 from datetime import timedelta
 
@@ -112,3 +113,22 @@ def test_a_deleted_user_is_simply_done(email_app, user):
     get_db().users.delete_one({"_id": user["_id"]})
     assert email_app.test_client().get(f"{URL}?token={token}").status_code == 200
     assert email_app.test_client().post(f"{URL}?token={token}").status_code == 200
+
+
+def test_the_limit_keys_on_the_token_without_writing_it(make_app, caplog, redis_conn):
+    # The token never expires and unsubscribes its owner: it must not reach a log or Redis.
+    app = make_app(RATELIMIT_ENABLED=True)
+    with app.app_context():
+        token = make_unsubscribe_token(str(make_user(email="ada@example.com")["_id"]))
+        other = make_unsubscribe_token(str(make_user(email="bob@example.com")["_id"]))
+    client = app.test_client()
+    form = {"List-Unsubscribe": "One-Click"}
+    with caplog.at_level(logging.DEBUG):
+        statuses = [client.post(f"{URL}?token={token}", data=form).status_code for _ in range(12)]
+    assert statuses[:10] == [200] * 10 and statuses[10:] == [429, 429]
+    assert client.post(f"{URL}?token={other}", data=form).status_code == 200
+    assert "exceeded" in caplog.text  # the limiter did log the trip
+    keys = b" ".join(redis_conn.keys("*")).decode()
+    assert "unsubscribe:" in keys
+    for part in (token, *token.split(".")):
+        assert part not in caplog.text and part not in keys

@@ -2,8 +2,17 @@
 
 import time
 
+import pytest
+
 from app.jobs.recurring import RecurringScheduler
+from tests.accounts import bearer, login, make_user
 from tests.workers import BurstWorker
+
+
+@pytest.fixture
+def app(make_app):
+    """These tests read the details, which development shows to anyone."""
+    return make_app(HEALTH_DETAILS_PUBLIC=True)
 
 
 def test_health_is_200_without_dependencies(make_app):
@@ -71,7 +80,7 @@ def test_stale_scheduler_heartbeat_is_not_ok(client, redis_conn):
 
 
 def test_ready_reports_redis_down(make_app):
-    app = make_app(REDIS_URL="unix:///nonexistent/redis.sock")
+    app = make_app(REDIS_URL="unix:///nonexistent/redis.sock", HEALTH_DETAILS_PUBLIC=True)
     response = app.test_client().get("/api/v1/health/ready")
     assert response.status_code == 503
     checks = response.get_json()["checks"]
@@ -82,7 +91,10 @@ def test_ready_reports_redis_down(make_app):
 
 def test_ready_reports_mongo_down(make_app):
     # Nothing listens on port 1; the URL's own timeout keeps the probe quick.
-    app = make_app(MONGO_URL="mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=300&timeoutMS=300")
+    app = make_app(
+        MONGO_URL="mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=300&timeoutMS=300",
+        HEALTH_DETAILS_PUBLIC=True,
+    )
     started = time.monotonic()
     response = app.test_client().get("/api/v1/health/ready")
     assert time.monotonic() - started < 3
@@ -90,3 +102,39 @@ def test_ready_reports_mongo_down(make_app):
     checks = response.get_json()["checks"]
     assert not checks["mongo"]["ok"] and checks["mongo"]["detail"]
     assert checks["redis"]["ok"]
+
+
+MONGO_DOWN = "mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=300&timeoutMS=300"
+
+
+def test_the_public_sees_status_and_ok_only(make_app):
+    # Outside development (here test rules, as production) nobody but an admin sees details.
+    app = make_app(MONGO_URL=MONGO_DOWN)
+    response = app.test_client().get("/api/v1/health/ready")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body == {
+        "status": "unavailable",
+        "checks": {
+            "mongo": {"ok": False},
+            "redis": {"ok": True},
+            "worker": {"ok": False},
+            "scheduler": {"ok": False},
+        },
+    }
+    assert "127.0.0.1" not in response.get_data(as_text=True)
+
+
+def test_an_admin_sees_the_details(make_app):
+    app = make_app(ADMIN_EMAILS=["boss@example.com"])
+    client = app.test_client()
+    make_user(app, email="boss@example.com", email_verified=True)
+    make_user(app, email="ada@example.com")
+    admin = bearer(login(client, email="boss@example.com")["access_token"])
+    user = bearer(login(client, email="ada@example.com")["access_token"])
+    checks = client.get("/api/v1/health/ready", headers=admin).get_json()["checks"]
+    assert checks["mongo"] == {"ok": True, "detail": "ping ok"}
+    for headers in (user, {"Authorization": "Bearer not-a-token"}, {}):
+        response = client.get("/api/v1/health/ready", headers=headers)
+        assert response.status_code == 503
+        assert "detail" not in response.get_json()["checks"]["mongo"], headers

@@ -64,3 +64,16 @@ def test_job_lines_carry_job_id_and_name(json_log, redis_conn):
     assert record["job_id"] == job.id
     assert record["job_name"] == "tests.jobs_for_tests.log_something"
     assert "request_id" not in record
+
+
+def test_an_authenticated_request_line_carries_the_user_id(json_log):
+    from tests.accounts import bearer, login, make_user
+
+    app, lines = json_log
+    client = app.test_client()
+    user = make_user(app)
+    token = login(client)["access_token"]
+    assert client.get("/api/v1/users/me", headers=bearer(token)).status_code == 200
+    assert client.get("/api/v1/users/me", headers=bearer("not-a-token")).status_code == 401
+    records = [r for r in lines() if r.get("path") == "/api/v1/users/me"]
+    assert [r.get("user_id") for r in records] == [str(user["_id"]), None]

@@ -2,7 +2,7 @@
 
 from functools import wraps
 
-from flask_jwt_extended import current_user, verify_jwt_in_request
+from flask_jwt_extended import current_user, get_current_user, verify_jwt_in_request
 
 from app.errors import APIError
 from app.users.service import is_admin
@@ -10,6 +10,16 @@ from app.users.service import is_admin
 
 class AdminRequired(APIError):
     status, code, message = 403, "admin_required", "This needs an administrator."
+
+
+def caller_is_admin() -> bool:
+    """Whether the request carries a valid admin access token (none, or a bad one: False)."""
+    try:
+        verify_jwt_in_request(optional=True)
+    except Exception:  # a bad token only means "not an admin" here; the probe still answers
+        return False
+    user = get_current_user()
+    return user is not None and is_admin(user)
 
 
 def admin_required(view):

@@ -25,6 +25,7 @@ from app import clock
 from app.db import get_db
 from app.errors import APIError, ServiceUnavailable, error_response
 from app.extensions import jwt
+from app.log import bind_user
 from app.redis import get_redis
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,8 @@ def load_user(identity: str) -> dict | None:
 
 @jwt.user_lookup_loader
 def _lookup_user(_header, payload):
+    # Runs once a token's signature and claims are verified: from here the user is known.
+    bind_user(payload["sub"])
     return load_user(payload["sub"])
 
 

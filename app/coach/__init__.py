@@ -7,6 +7,7 @@ service picks the provider named by COACH_PROVIDER, stores messages and maps fai
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -79,14 +80,25 @@ class CoachProvider(Protocol):
     def reply(self, context: CoachContext) -> str: ...
 
 
-def providers() -> dict[str, type]:
-    """Provider classes by COACH_PROVIDER name."""
-    from app.coach.anthropic_provider import AnthropicCoach
-    from app.coach.offline import OfflineCoach
+# Provider classes by COACH_PROVIDER name, as import paths: only the chosen one is imported
+# (the Anthropic SDK alone takes seconds to import).
+PROVIDERS = {
+    "offline": "app.coach.offline:OfflineCoach",
+    "anthropic": "app.coach.anthropic_provider:AnthropicCoach",
+}
 
-    return {"offline": OfflineCoach, "anthropic": AnthropicCoach}
+
+def providers() -> dict[str, str]:
+    """Provider import paths by COACH_PROVIDER name."""
+    return dict(PROVIDERS)
+
+
+def provider_class(name: str) -> type:
+    """The provider class COACH_PROVIDER `name` names, imported now."""
+    module, _, attribute = PROVIDERS[name].partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def build_provider(config: Mapping) -> CoachProvider:
     """The provider COACH_PROVIDER names, built from `config`."""
-    return providers()[config["COACH_PROVIDER"]].from_config(config)
+    return provider_class(config["COACH_PROVIDER"]).from_config(config)

@@ -3,8 +3,8 @@ POST /api/v1/webhooks/sendgrid.
 
 CSRF: these routes read no cookie or session. Their only authority is the signed token in the
 URL, which a forged cross-site form cannot know; so a CSRF token would add nothing. The pages
-are sent with `Referrer-Policy: no-referrer` (the token must not leak to the sites they link
-to), `Cache-Control: no-store` and framing refused.
+are sent with `Cache-Control: no-store`; app.security_headers adds `Referrer-Policy:
+no-referrer` (the token must not leak to the sites they link to) and refuses framing.
 """
 
 from flask import make_response, request, url_for
@@ -18,6 +18,7 @@ from app.email.tokens import TokenTampered
 from app.errors import APIError, NotFound
 from app.extensions import limiter
 from app.http import API_PREFIX
+from app.limits import secret_key
 from app.pages import error_page, page
 
 blp = Blueprint(
@@ -30,12 +31,7 @@ WEBHOOK_BODY_LIMIT = 1024 * 1024
 # Keyed on the token: mail providers POST from shared IPs.
 UNSUBSCRIBE_LIMIT = "10/minute"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-PRIVATE_PAGE = {
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
-}
+PRIVATE_PAGE = {"Cache-Control": "no-store"}
 TOKEN_PARAMETER = {
     "in": "query",
     "name": "token",
@@ -114,7 +110,7 @@ def unsubscribe_page():
 
 
 def _unsubscribe_token_key() -> str:
-    return "unsubscribe:" + _token()[:256]
+    return secret_key("unsubscribe", _token())
 
 
 @blp.route("/unsubscribe", methods=["POST"], endpoint="unsubscribe_one_click")

@@ -12,6 +12,7 @@ from app import apidoc
 from app.extensions import limiter
 from app.feed import service
 from app.http import API_PREFIX, BEARER
+from app.limits import secret_key
 
 blp = Blueprint("calendar", __name__, url_prefix=API_PREFIX, description="Calendar feed")
 # Calendar apps poll every few minutes at most; keyed on the secret, not the (shared) IP.
@@ -76,7 +77,7 @@ def rotate_feed():
 
 
 def _feed_key() -> str:
-    return "calendar:" + (request.view_args or {}).get("secret", "")[:128]
+    return secret_key("calendar", (request.view_args or {}).get("secret", ""))
 
 
 @blp.route("/calendar/<secret>.ics", methods=["GET"])

@@ -1,8 +1,10 @@
 """GET /api/v1/health and /api/v1/health/ready."""
 
+from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from app.auth.decorators import caller_is_admin
 from app.health.service import readiness
 from app.http import API_PREFIX
 
@@ -15,7 +17,7 @@ class HealthSchema(Schema):
 
 class CheckSchema(Schema):
     ok = fields.Boolean(required=True)
-    detail = fields.String(allow_none=True)
+    detail = fields.String(allow_none=True, metadata={"description": "Development or admins"})
 
 
 class ReadySchema(Schema):
@@ -34,7 +36,10 @@ def health():
 @blp.response(200, ReadySchema)
 @blp.alt_response(503, schema=ReadySchema, description="A dependency is missing")
 def ready():
-    """Readiness: MongoDB, Redis, a live worker on every queue, a recent scheduler beat."""
-    ok, checks = readiness()
+    """Readiness: MongoDB, Redis, a live worker on every queue, a recent scheduler beat.
+    Anyone sees status and each check's ok; the details (hosts, errors) are for development
+    and for a request with an admin's access token."""
+    details = current_app.config["HEALTH_DETAILS_PUBLIC"] or caller_is_admin()
+    ok, checks = readiness(details=details)
     body = {"status": "ok" if ok else "unavailable", "checks": checks}
     return body, (200 if ok else 503)

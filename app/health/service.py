@@ -79,8 +79,9 @@ def _scheduler() -> str:
     return f"heartbeat {age:.0f}s ago"
 
 
-def readiness() -> tuple[bool, dict]:
-    """(all ok, per-part checks) for /health/ready."""
+def readiness(details: bool = True) -> tuple[bool, dict]:
+    """(all ok, per-part checks) for /health/ready; without `details` each check is its ok
+    alone (details name hosts, ports and errors)."""
     redis_check = _check(_redis)
     checks = {"mongo": _check(_mongo), "redis": redis_check}
     if redis_check["ok"]:
@@ -89,4 +90,7 @@ def readiness() -> tuple[bool, dict]:
     else:
         checks["worker"] = {"ok": False, "detail": "Redis unreachable"}
         checks["scheduler"] = {"ok": False, "detail": "Redis unreachable"}
-    return all(check["ok"] for check in checks.values()), checks
+    ok = all(check["ok"] for check in checks.values())
+    if not details:
+        checks = {name: {"ok": check["ok"]} for name, check in checks.items()}
+    return ok, checks
