@@ -46,9 +46,16 @@ def servers():
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time a process and its reaped children (a worker's forks) have used."""
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system + times.children_user + times.children_system
+    """CPU time a process and its children (a worker's forks: those reaped and those still
+    running) have used."""
+    process = psutil.Process(pid)
+    times = process.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in process.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child_times = child.cpu_times()
+            total += child_times.user + child_times.system
+    return total
 
 
 def settings(mongo_url: str, redis_url: str, **overrides) -> dict:

@@ -46,6 +46,12 @@ def client_gone(sock: socket.socket) -> bool:
         return True
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 resets connections when a client opens dozens at
+    # once (a pool of concurrent senders); a real provider's is far larger.
+    request_queue_size = 256
+
+
 class FakeServer:
     """Threaded HTTP server on 127.0.0.1; `respond(recorded) -> Reply` decides each answer (it
     may raise ClientGone: nothing is answered). `answered` holds the requests whose answer
@@ -91,7 +97,7 @@ class FakeServer:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
