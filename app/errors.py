@@ -92,6 +92,10 @@ class Conflict(APIError):
     status, code, message = 409, "conflict", "The request conflicts with the current state."
 
 
+class InvalidJSONBody(APIError):
+    status, code, message = 400, "invalid_json", "The request body is not valid JSON."
+
+
 class ValidationFailed(APIError):
     status, code, message = 422, "validation_error", "The request body or parameters are invalid."
 
@@ -145,7 +149,7 @@ def handle_http_exception(error: HTTPException):
     messages = data.get("messages")
     headers = dict(data.get("headers") or {})
     if status == 400 and messages == INVALID_JSON_MESSAGES:
-        code, message = "invalid_json", "The request body is not valid JSON."
+        code, message = InvalidJSONBody.code, InvalidJSONBody.message
     elif status == 422 and messages is not None:
         details = {"fields": _validation_fields(messages)}
     elif status == 405 and error.valid_methods:
