@@ -32,9 +32,11 @@ HTTP_CODES = {
     405: ("method_not_allowed", "The method is not allowed for this URL."),
     409: ("conflict", "The request conflicts with the current state."),
     413: ("payload_too_large", "The request body is too large."),
+    414: ("uri_too_long", "The request URL is too long."),
     415: ("unsupported_media_type", "Send the request body as application/json."),
     422: ("validation_error", "The request body or parameters are invalid."),
     429: ("rate_limited", "Too many requests; slow down and try again later."),
+    431: ("headers_too_large", "The request headers are too large."),
     500: ("internal_error", "Something went wrong on our side."),
     503: ("service_unavailable", "The service is temporarily unavailable."),
 }
