@@ -70,9 +70,11 @@ class EmailSchema(Schema):
         required=True,
         metadata={"description": "In the order they happened, each once"},
     )
-    subject = fields.String()
-    html = fields.String()
-    text = fields.String()
+    # With include=body; null for a row that has no bodies (opted out, suppressed, a deleted
+    # user's).
+    subject = fields.String(allow_none=True)
+    html = fields.String(allow_none=True)
+    text = fields.String(allow_none=True)
 
 
 class EmailListArgs(PageArgsSchema):

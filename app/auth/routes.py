@@ -6,6 +6,7 @@ from flask import current_app, redirect, request, url_for
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 from flask_smorest import Blueprint
 
+from app import apidoc
 from app.auth import google, service, tokens
 from app.auth.schemas import (
     GoogleCallbackArgs,
@@ -20,10 +21,12 @@ from app.auth.schemas import (
     SignupSchema,
     TokensSchema,
 )
-from app.errors import APIError
+from app.errors import APIError, ServiceUnavailable
 from app.extensions import limiter
 from app.http import API_PREFIX, BEARER
 from app.pages import error_page, message_page
+from app.passwords import PasswordIncorrect
+from app.users.service import EmailTaken
 from app.users.service import to_json as user_json
 
 blp = Blueprint(
@@ -35,6 +38,7 @@ blp = Blueprint(
 @limiter.limit("5/minute")
 @blp.arguments(SignupSchema)
 @blp.response(201, SessionSchema)
+@blp.doc(responses=apidoc.errors(EmailTaken))
 def signup(body):
     """Create an account; the welcome email carries the email-verification link."""
     user, pair = service.signup(body["email"], body["password"], body["name"], body.get("timezone"))
@@ -45,6 +49,7 @@ def signup(body):
 @limiter.limit("10/minute")
 @blp.arguments(LoginSchema)
 @blp.response(200, SessionSchema)
+@blp.doc(responses=apidoc.errors(service.InvalidCredentials))
 def login(body):
     """Sign in with email and password."""
     user, pair = service.login(body["email"], body["password"])
@@ -74,7 +79,11 @@ def logout(body):
 
 @blp.route("/verify-email", methods=["GET"])
 @blp.doc(
-    parameters=[{"in": "query", "name": "token", "required": True, "schema": {"type": "string"}}]
+    parameters=[{"in": "query", "name": "token", "required": True, "schema": {"type": "string"}}],
+    responses={
+        "200": apidoc.html_page("The email is verified: a page with a link to the app"),
+        "400": apidoc.html_page("verification_token_invalid: a page saying the link is bad"),
+    },
 )
 def verify_email():
     """The link in the welcome email: marks the email verified (an HTML page, errors too)."""
@@ -105,7 +114,7 @@ def resend_verification():
 @jwt_required()
 @blp.arguments(PasswordChangeSchema)
 @blp.response(200, TokensSchema)
-@blp.doc(security=BEARER)
+@blp.doc(security=BEARER, responses=apidoc.errors(PasswordIncorrect))
 def change_password(body):
     """Change the password; every other session ends, this one gets a fresh pair."""
     return service.change_password(current_user, body["current_password"], body["new_password"])
@@ -124,6 +133,7 @@ def request_password_reset(body):
 @limiter.limit("10/minute")
 @blp.arguments(PasswordResetConfirmSchema)
 @blp.response(204)
+@blp.doc(responses=apidoc.errors(service.ResetTokenInvalid))
 def confirm_password_reset(body):
     """Set a new password from a reset link (single use); all sessions end."""
     service.confirm_password_reset(body["token"], body["new_password"])
@@ -132,6 +142,7 @@ def confirm_password_reset(body):
 @blp.route("/google", methods=["GET"])
 @limiter.limit("10/minute")
 @blp.response(302)
+@blp.doc(responses=apidoc.errors(google.GoogleNotConfigured, ServiceUnavailable))
 def google_start():
     """Redirect to Google's consent page (state + PKCE kept server-side, 10 minutes)."""
     redirect_uri = url_for("auth.google_callback", _external=True)
@@ -165,6 +176,11 @@ def google_callback(args):
 @limiter.limit("10/minute")
 @blp.arguments(GoogleTokenSchema)
 @blp.response(200, GoogleSessionSchema)
+@blp.doc(
+    responses=apidoc.errors(
+        google.GoogleTokenInvalid, EmailTaken, google.GoogleNotConfigured, ServiceUnavailable
+    )
+)
 def google_token(body):
     """Sign in with an ID token from Google Identity Services."""
     claims = google.verify_id_token(body["id_token"])
