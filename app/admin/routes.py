@@ -31,7 +31,7 @@ ADMIN_REQUIRED = apidoc.error_response(
 @blp.route("/jobs/<name>", methods=["POST"])
 @jwt_required()
 @admin_required
-@blp.arguments(JobRunSchema, required=False)
+@blp.arguments(JobRunSchema, required=False, example={"now": "2026-12-06T09:00:00Z"})
 @blp.response(202, JobSchema)
 @blp.doc(security=BEARER, responses={"403": ADMIN_REQUIRED, **apidoc.errors(service.UnknownJob)})
 def run_job(body, name):
@@ -84,7 +84,7 @@ def retry_email(email_id):
 @blp.route("/emails/retry", methods=["POST"])
 @jwt_required()
 @admin_required
-@blp.arguments(RedriveSchema)
+@blp.arguments(RedriveSchema, example={"type": "welcome", "failed_since": "2026-12-01T00:00:00Z"})
 @blp.response(202, RedriveResultSchema)
 @blp.doc(security=BEARER, responses={"403": ADMIN_REQUIRED})
 def retry_emails(body):

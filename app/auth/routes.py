@@ -36,7 +36,15 @@ blp = Blueprint(
 
 @blp.route("/signup", methods=["POST"])
 @limiter.limit("5/minute")
-@blp.arguments(SignupSchema)
+@blp.arguments(
+    SignupSchema,
+    example={
+        "email": "ada@example.com",
+        "password": "a long passphrase",
+        "name": "Ada",
+        "timezone": "Europe/Berlin",
+    },
+)
 @blp.response(201, SessionSchema)
 @blp.doc(responses=apidoc.errors(EmailTaken))
 def signup(body):
@@ -47,7 +55,7 @@ def signup(body):
 
 @blp.route("/login", methods=["POST"])
 @limiter.limit("10/minute")
-@blp.arguments(LoginSchema)
+@blp.arguments(LoginSchema, example={"email": "ada@example.com", "password": "a long passphrase"})
 @blp.response(200, SessionSchema)
 @blp.doc(responses=apidoc.errors(service.InvalidCredentials))
 def login(body):
@@ -68,7 +76,7 @@ def refresh():
 
 @blp.route("/logout", methods=["POST"])
 @jwt_required(verify_type=False)
-@blp.arguments(LogoutSchema, required=False)
+@blp.arguments(LogoutSchema, required=False, example={"everywhere": False})
 @blp.response(204)
 @blp.doc(security=BEARER)
 def logout(body):
@@ -112,7 +120,10 @@ def resend_verification():
 @blp.route("/password", methods=["POST"])
 @limiter.limit("10/minute")
 @jwt_required()
-@blp.arguments(PasswordChangeSchema)
+@blp.arguments(
+    PasswordChangeSchema,
+    example={"current_password": "a long passphrase", "new_password": "another long one"},
+)
 @blp.response(200, TokensSchema)
 @blp.doc(security=BEARER, responses=apidoc.errors(PasswordIncorrect))
 def change_password(body):
@@ -122,7 +133,7 @@ def change_password(body):
 
 @blp.route("/password-reset", methods=["POST"])
 @limiter.limit("5/minute")
-@blp.arguments(PasswordResetSchema)
+@blp.arguments(PasswordResetSchema, example={"email": "ada@example.com"})
 @blp.response(202)
 def request_password_reset(body):
     """Email a reset link if the account exists (always 202)."""
@@ -131,7 +142,10 @@ def request_password_reset(body):
 
 @blp.route("/password-reset/confirm", methods=["POST"])
 @limiter.limit("10/minute")
-@blp.arguments(PasswordResetConfirmSchema)
+@blp.arguments(
+    PasswordResetConfirmSchema,
+    example={"token": "the token from the emailed link", "new_password": "another long one"},
+)
 @blp.response(204)
 @blp.doc(responses=apidoc.errors(service.ResetTokenInvalid))
 def confirm_password_reset(body):
@@ -174,7 +188,7 @@ def google_callback(args):
 
 @blp.route("/google", methods=["POST"])
 @limiter.limit("10/minute")
-@blp.arguments(GoogleTokenSchema)
+@blp.arguments(GoogleTokenSchema, example={"id_token": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"})
 @blp.response(200, GoogleSessionSchema)
 @blp.doc(
     responses=apidoc.errors(

@@ -33,7 +33,10 @@ def list_meetings(args):
 
 @blp.route("", methods=["POST"])
 @jwt_required()
-@blp.arguments(MeetingCreateSchema)
+@blp.arguments(
+    MeetingCreateSchema,
+    example={"scheduled_at": "2027-01-20T10:00:00+01:00", "duration_minutes": 30},
+)
 @blp.response(201, MeetingSchema)
 @blp.doc(security=BEARER, responses=apidoc.errors(service.MeetingOverlap))
 def create_meeting(body):
@@ -46,7 +49,7 @@ def create_meeting(body):
 
 @blp.route("/<meeting_id>", methods=["PATCH"])
 @jwt_required()
-@blp.arguments(MeetingPatchSchema)
+@blp.arguments(MeetingPatchSchema, example={"scheduled_at": "2027-01-21T10:00:00Z"})
 @blp.response(200, MeetingSchema)
 @blp.doc(security=BEARER, responses=apidoc.errors(service.NotReschedulable, service.MeetingOverlap))
 def reschedule(body, meeting_id):

@@ -27,7 +27,10 @@ def me():
 
 @blp.route("/me", methods=["PATCH"])
 @jwt_required()
-@blp.arguments(UserPatchSchema)
+@blp.arguments(
+    UserPatchSchema,
+    example={"name": "Ada Lovelace", "timezone": "Europe/Berlin", "meeting_interval_days": 7},
+)
 @blp.response(200, UserSchema)
 @blp.doc(security=BEARER)
 def update_me(body):
@@ -37,7 +40,7 @@ def update_me(body):
 
 @blp.route("/me", methods=["DELETE"])
 @jwt_required()
-@blp.arguments(DeleteAccountSchema, required=False)
+@blp.arguments(DeleteAccountSchema, required=False, example={"password": "my current password"})
 @blp.response(204)
 @blp.doc(
     security=BEARER,
@@ -50,7 +53,7 @@ def delete_me(body):
 
 @blp.route("/me/phase", methods=["POST"])
 @jwt_required()
-@blp.arguments(PhaseSchema)
+@blp.arguments(PhaseSchema, example={"phase": "tracking"})
 @blp.response(200, UserSchema)
 @blp.doc(security=BEARER, responses=apidoc.errors(AlreadyTracking))
 def change_phase(body):
