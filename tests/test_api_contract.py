@@ -4,8 +4,11 @@ and checks that none is a server error and that each answer's status, content ty
 are the documented ones. Secured operations get a bearer token; the ones that end a session
 get a fresh one of a second user each time, so the rest keep theirs."""
 
+import json
 import os
+import re
 import time
+from collections import Counter
 
 import pymongo
 import pytest
@@ -33,8 +36,9 @@ CHECKS = [
 ]
 # Generated cases per operation and generation mode: about a minute for the whole document.
 MAX_EXAMPLES = int(os.environ.get("CONTRACT_MAX_EXAMPLES", "12"))
-# Operations that can end the presented session: a throwaway user's fresh token each call.
-SESSION_ENDING = {"logout", "changePassword", "deleteMe", "refresh"}
+# Operations that can end the presented session, or lock the coach chat (tracking phase): a
+# throwaway user's fresh token each call, so the admin's session and state serve the rest.
+OWN_USER = {"logout", "changePassword", "deleteMe", "refresh", "changePhase"}
 
 
 def _wait_serving(stack, timeout: float = 30) -> None:
@@ -88,6 +92,7 @@ def live(mongo_url, redis_url, tmp_path_factory):
             {"email": "admin@example.com"}, {"$set": {"is_admin": True}}
         )
         live.admin = admin["access_token"]
+        live.path_ids = _seed(live)
         yield live
     finally:
         stack.close()
@@ -95,10 +100,30 @@ def live(mongo_url, redis_url, tmp_path_factory):
         pymongo.MongoClient(mongo_url).drop_database(database)
 
 
+def _seed(live) -> dict:
+    """Real values for the path parameters, so valid cases reach behind the 404."""
+    auth = {"Authorization": f"Bearer {live.admin}"}
+    post, get = live.stack.post, live.stack.get
+    goal = post("/goals", {"title": "Run", "milestones": ["5k", "10k"]}, auth)[1]
+    meeting = post("/meetings", {"scheduled_at": "2099-01-20T10:00:00Z"}, auth)[1]
+    job = post("/admin/jobs/health-check", None, auth)[1]
+    emails = get("/admin/emails", headers=auth)[1]["emails"]
+    feed = get("/users/me/calendar", headers=auth)[1]
+    return {
+        "goal_id": goal["id"],
+        "index": 0,
+        "meeting_id": meeting["id"],
+        "job_id": job["job_id"],
+        "name": "health-check",
+        "email_id": emails[0]["id"],
+        "secret": re.search(r"/calendar/([^/?]+)\.ics", json.dumps(feed)).group(1),
+    }
+
+
 def _token(live, case) -> dict:
     if not case.operation.definition.raw.get("security"):
         return {}
-    if case.operation.definition.raw.get("operationId") in SESSION_ENDING:
+    if case.operation.definition.raw.get("operationId") in OWN_USER:
         fresh = live.session("throwaway@example.com")
         token = fresh["refresh_token" if case.path.endswith("/refresh") else "access_token"]
     else:
@@ -111,10 +136,16 @@ def _describe(exc) -> str:
     return "\n".join(f"  - {type(e).__name__}: {str(e)[:700]}" for e in found)
 
 
-def _run(live, operation, mode) -> None:
+def _run(live, operation, mode, seen: Counter) -> None:
     """Hypothesis over one operation in one generation mode; raises the first failure."""
 
-    @given(case=operation.as_strategy(generation_mode=mode))
+    names = set(re.findall(r"{(\w+)}", operation.path))
+    fixed = {k: v for k, v in live.path_ids.items() if k in names}
+    if mode is GenerationMode.NEGATIVE or not fixed:
+        fixed = None
+    strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed)
+
+    @given(case=strategy)
     @settings(
         max_examples=MAX_EXAMPLES,
         deadline=None,
@@ -124,26 +155,49 @@ def _run(live, operation, mode) -> None:
         phases=[Phase.explicit, Phase.generate],
     )
     def run(case):
-        case.call_and_validate(
+        response = case.call_and_validate(
             base_url=live.root, headers=_token(live, case), checks=CHECKS, timeout=15
         )
+        seen[response.status_code] += 1
 
     run()
 
 
+def _report(capsys, mode, answered: dict, nothing_to_negate: list) -> None:
+    """What the run sent and got: a contract run that covers nothing must show it."""
+    total = sum((seen for seen in answered.values()), Counter())
+    no_success = sorted(
+        op
+        for op, seen in answered.items()
+        if seen and not any(200 <= status < 400 for status in seen)
+    )
+    with capsys.disabled():
+        print(
+            f"\nschemathesis {mode.value}: {len(answered)} operations, "
+            f"{sum(total.values())} requests, statuses {dict(sorted(total.items()))}; "
+            f"nothing to negate: {len(nothing_to_negate)}; "
+            f"no 2xx/3xx answer: {len(no_success)} {no_success}"
+        )
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_every_operation_keeps_the_contract(live, mode):
+def test_every_operation_keeps_the_contract(live, mode, capsys):
     schema = schemathesis.openapi.from_url(f"{live.root}/api/v1/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 46
-    failures, nothing_to_negate = [], []
+    failures, nothing_to_negate, answered = [], [], {}
     for operation in operations:
         try:
-            _run(live, operation, mode)
+            seen = answered[f"{operation.method.upper()} {operation.path}"] = Counter()
+            _run(live, operation, mode, seen)
         except Unsatisfiable:
             # An operation without inputs has no invalid request to make.
             assert mode is GenerationMode.NEGATIVE, operation.path
-            nothing_to_negate.append(operation.path)
+            nothing_to_negate.append(f"{operation.method.upper()} {operation.path}")
         except (Exception, BaseExceptionGroup) as exc:  # report every operation's failures
             failures.append(f"{operation.method.upper()} {operation.path}: {_describe(exc)}")
+    _report(capsys, mode, answered, nothing_to_negate)
     assert not failures, "\n\n".join(failures)
+    assert all(
+        sum(seen.values()) for path, seen in answered.items() if path not in nothing_to_negate
+    )
