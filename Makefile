@@ -22,6 +22,10 @@ run: install
 test: install
 	APP_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
 
+# Every benchmark (about 15 minutes), or some: make bench BENCH="fanout api"
+bench: install
+	APP_ENV=test $(PY) -m bench $(BENCH)
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

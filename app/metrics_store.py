@@ -1,6 +1,6 @@
 """Counters and histograms kept in Redis, so that every process adds to the same series (each
 gunicorn worker, each RQ job's fork, every dyno) and any web process answers /metrics with all
-of them.
+of them. The web side buffers its observations (Buffer) and writes them once a second.
 
 One Redis hash per metric (`goalgetter:metrics:<name>`), one field per label set: a counter's
 field holds its value; a histogram keeps one field per bucket (not cumulative), its `+Inf`
@@ -11,12 +11,13 @@ again from zero, which Prometheus reads as a counter reset.
 
 import json
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
 
 import redis
-from flask import current_app
+from flask import Flask, current_app
 
 from app.redis import RedisNotConfigured, get_redis
 
@@ -117,15 +118,19 @@ class Histogram:
         return series
 
 
-def record(*batches: list[Increment]) -> bool:
-    """Apply increments in one MULTI/EXEC; returns whether they were stored."""
-    # A batch of a thousand rows adds to a few fields: one command per field.
-    merged: dict[tuple[str, str, bool], float] = {}
+def _merge(merged: dict, batches) -> dict:
     for batch in batches:
         for inc in batch:
             merged[inc.key, inc.field, inc.whole] = (
                 merged.get((inc.key, inc.field, inc.whole), 0) + inc.amount
             )
+    return merged
+
+
+def record(*batches: list[Increment]) -> bool:
+    """Apply increments in one MULTI/EXEC; returns whether they were stored."""
+    # A batch of a thousand rows adds to a few fields: one command per field.
+    merged = _merge({}, batches)
     increments = [
         Increment(key, field, amount, whole) for (key, field, whole), amount in merged.items()
     ]
@@ -146,3 +151,58 @@ def record(*batches: list[Increment]) -> bool:
         log.warning("metrics not recorded for %d s: %s: %s", BREAK_S, type(exc).__name__, exc)
         return False
     return True
+
+
+class Buffer:
+    """Increments held in this process and written every FLUSH_S by a daemon thread, so a
+    request adds no Redis round trip of its own (a scrape flushes first; a crash loses at most
+    FLUSH_S of observations)."""
+
+    FLUSH_S = 1.0
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str, bool], float] = {}
+        self._pid: int | None = None
+        self._flusher: threading.Thread | None = None
+        self._closed = False
+
+    def add(self, *batches: list[Increment]) -> None:
+        """Hold `batches` for the next flush."""
+        with self._lock:
+            if self._pid != os.getpid():
+                # A fork inherits the parent's pending counts: those are the parent's to write.
+                self._pending, self._pid, self._flusher = {}, os.getpid(), None
+            _merge(self._pending, batches)
+            if self._flusher is None and not self._closed:
+                self._flusher = threading.Thread(target=self._run, name="metrics", daemon=True)
+                self._flusher.start()
+
+    def flush(self) -> bool:
+        """Write what is held now (in one round trip); returns whether it was stored."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return True
+        batch = [
+            Increment(key, field, amount, whole) for (key, field, whole), amount in pending.items()
+        ]
+        with self.app.app_context():
+            return record(batch)
+
+    def _run(self) -> None:
+        # Runs while there is something to write: an idle process keeps no thread awake.
+        while True:
+            time.sleep(self.FLUSH_S)
+            self.flush()
+            with self._lock:
+                if not self._pending or self._closed:
+                    self._flusher = None
+                    return
+
+    def close(self) -> None:
+        """Stop writing: what is held is dropped (an app whose stores are going away)."""
+        with self._lock:
+            self._closed = True
+            self._pending = {}

@@ -60,6 +60,7 @@ def make_app(mongo_url, redis_url, tmp_path):
 
     yield factory
     for app in built:
+        app.extensions["metrics_buffer"].close()
         if app.config["MONGO_URL"] != mongo_url:
             continue  # a test pointed this app at an unreachable server on purpose
         with app.app_context():

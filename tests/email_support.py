@@ -61,6 +61,10 @@ class FakeSendGrid:
                 if connection is not None and client_gone(connection):
                     raise ClientGone()
                 time.sleep(min(0.02, max(deadline - time.monotonic(), 0.005)))
+            # Once more after the wait: a client killed while held (and the hold then lifted)
+            # must not be answered, and so not counted as accepted.
+            if connection is not None and client_gone(connection):
+                raise ClientGone()
         finally:
             with self._lock:
                 self.waiting -= 1

@@ -70,6 +70,11 @@ OUTCOME_RETRY = timedelta(minutes=2)
 LEASE_FIELDS = {"lease_until": "", "lease_token": ""}
 
 
+# Rows a fan-out writes, claims and hands to one Sender at a time: a full request of
+# personalizations, or that many single sends SENDGRID_CONCURRENCY at a time.
+STEP = MAX_PERSONALIZATIONS
+
+
 class Pending(NamedTuple):
     """A row to deliver: its id, and whether its type says it is urgent (its own queue)."""
 

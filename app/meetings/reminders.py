@@ -4,18 +4,19 @@ email row as the claim.
 With T = scheduled_at, a reminder of kind K (app/reminder_kinds.py) is due at T − lead and may
 be sent while T − now ∈ [window_end, lead] (never before its due time). When a meeting is
 created or its time moves, its reminders are scheduled with RQ's `enqueue_at` at their due
-second under one job per kind and second (`reminders-<K>-<epoch of the due time>`): the
+second under one job per kind and second (`job_id` below): the
 meetings first booked at 09:00 local in one timezone share a job, which sends all of their
 reminders together. A reminder already inside its window goes out at once; one past its window
 never. Both recurring sweeps send whatever is inside its window and not sent yet, so a lost job
 (flushed Redis, dead worker) is caught up.
 
-Exactly once: a reminder is sent when its email row is written, under the key
-`reminder-<K>:<meeting_id>:<epoch of T>` (unique). Every path — the job, the sweeps, a second
-worker racing the first — writes the rows of a batch in one insert; a key written already keeps
-its row and nothing is sent for it again. A moved meeting has a new key; a cancelled one is no
-longer `scheduled`. Rows are written already claimed and sent by the same job, a personalized
-request per 1000 recipients; if the job dies, the outbox catch-up sends what it left.
+Exactly once: a reminder is sent when its email row is written, under its idempotency key
+(`reminder_key`: one per kind, meeting and start time; unique). Every path — the job, the
+sweeps, a second worker racing the first — writes the rows of a batch in one insert; a key
+written already keeps its row and nothing is sent for it again. A moved meeting has a new key;
+a cancelled one is no longer `scheduled`. Rows are written already claimed and sent by the same
+job, a personalized request per 1000 recipients; if the job dies, the outbox catch-up sends
+what it left.
 """
 
 import contextlib
@@ -23,7 +24,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import redis
-from flask import current_app
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
@@ -139,7 +139,7 @@ def _users(meetings: list[dict]) -> dict:
 
 def send_batch(kind: Kind, meetings: list[dict], now: datetime) -> int:
     """Write and send the `kind` reminders of `meetings` that are inside their window and not
-    sent yet, in units of SENDGRID_BATCH_SIZE; returns how many rows were written."""
+    sent yet, delivery.STEP at a time; returns how many rows were written."""
     meetings = [
         m
         for m in meetings
@@ -147,7 +147,7 @@ def send_batch(kind: Kind, meetings: list[dict], now: datetime) -> int:
     ]
     todo = _unsent(kind, meetings)
     users = _users([meeting for meeting, _key in todo])
-    unit = current_app.config["SENDGRID_BATCH_SIZE"]
+    unit = delivery.STEP
     written = 0
     failures: list[Exception] = []
     for start in range(0, len(todo), unit):

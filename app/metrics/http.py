@@ -3,9 +3,9 @@ status, with its duration."""
 
 import time
 
-from flask import Flask, g, request, request_finished, request_started
+from flask import Flask, current_app, g, request, request_finished, request_started
 
-from app.metrics_store import Counter, Histogram, record
+from app.metrics_store import Buffer, Counter, Histogram
 
 HTTP_REQUESTS = Counter(
     "goalgetter_http_requests_total",
@@ -32,14 +32,20 @@ def _finished(sender, response, **extra) -> None:
     elapsed = time.perf_counter() - started if started is not None else 0.0
     method = request.method if request.method in METHODS else "OTHER"
     route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
-    record(
+    buffer(current_app).add(
         HTTP_REQUESTS.inc(method=method, route=route, status=response.status_code),
         HTTP_DURATION.observe(elapsed, method=method, route=route),
     )
 
 
+def buffer(app: Flask) -> Buffer:
+    """This app's buffer of request observations."""
+    return app.extensions["metrics_buffer"]
+
+
 def register_http_metrics(app: Flask) -> None:
     """Count every request this app answers (signals: before any before_request runs, and
     after the response is final)."""
+    app.extensions["metrics_buffer"] = Buffer(app)
     request_started.connect(_started, app)
     request_finished.connect(_finished, app)

@@ -11,7 +11,7 @@ from app import apidoc
 from app.errors import APIError
 from app.extensions import api
 from app.metrics.collector import exposition
-from app.metrics.http import register_http_metrics
+from app.metrics.http import buffer, register_http_metrics
 
 blp = Blueprint("metrics", __name__, description="Prometheus metrics for the operator")
 CHALLENGE = 'Bearer realm="metrics", Basic realm="metrics"'
@@ -81,6 +81,7 @@ def _check_credentials() -> None:
 def metrics():
     """Every series, read from the stores now."""
     _check_credentials()
+    buffer(current_app).flush()
     response = make_response(exposition())
     # Every name is a classic one, so the 0.0.4 format every Prometheus reads says it all.
     response.headers["Content-Type"] = CONTENT_TYPE_PLAIN_0_0_4
