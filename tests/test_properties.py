@@ -135,7 +135,7 @@ def _exists_once(naive: datetime, zone: str) -> bool:
 
 
 def _by_the_rule(naive: datetime, zone: str) -> datetime:
-    """The design's reading of a local time, computed without zoneinfo's fold: with the
+    """The service's reading of a local time, computed without zoneinfo's fold: with the
     offset in force before the day's transition (a skipped 02:30 is 03:30, a repeated 02:30
     the first one). No zone changes its offset twice in a day."""
     if _exists_once(naive, zone):
