@@ -12,8 +12,9 @@ _settings = checked_or_exit()
 # Heroku hands the port in PORT and a size-based worker count in WEB_CONCURRENCY.
 bind = [f"0.0.0.0:{os.environ.get('PORT', '5000')}"]
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Threads, because a coach reply holds its request for up to COACH_TIMEOUT_S (20 s).
-worker_class = "gthread"
+# Threads, because a coach reply holds its request for up to COACH_TIMEOUT_S (20 s); the
+# subclass answers the requests gunicorn refuses itself (414, 431, 400) in the JSON shape.
+worker_class = "app.web_worker.JSONErrorWorker"
 threads = int(os.environ.get("WEB_THREADS", "8"))
 # Longer than the slowest request (a coach reply), shorter than Heroku's 30 s router limit
 # would let a stuck worker live.

@@ -3,6 +3,7 @@
 import swagger_ui_bundle
 from flask import Blueprint, Flask
 
+from app.apidoc import ContractPlugin
 from app.extensions import api
 from app.http import API_PREFIX
 
@@ -35,7 +36,7 @@ def register_api(app: Flask) -> None:
             },
         },
     )
-    api.init_app(app)
+    api.init_app(app, spec_kwargs={"extra_plugins": [ContractPlugin()]})
     app.register_blueprint(docs_assets)
 
 

@@ -1,7 +1,11 @@
-"""Request body rules: JSON only, 64 KiB at most, except views that declare a raw body."""
+"""Request body rules: JSON only, 64 KiB at most, parsed by the one strict JSON parser, except
+views that declare a raw body."""
 
 from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+
+from app import json_input
+from app.errors import InvalidJSONBody, ValidationFailed
 
 JSON_BODY_LIMIT = 64 * 1024
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -24,7 +28,9 @@ def _has_body() -> bool:
 
 
 def check_body() -> None:
-    """Reject oversized bodies (413) and non-JSON bodies on JSON views (415)."""
+    """Reject oversized bodies (413), non-JSON bodies on JSON views (415), JSON that is not
+    JSON (400) and JSON the service refuses: too deep, huge integers, NUL, lone surrogates
+    (422)."""
     if request.method not in BODY_METHODS or request.endpoint is None:
         return
     view = current_app.view_functions.get(request.endpoint)
@@ -33,8 +39,20 @@ def check_body() -> None:
     request.max_content_length = limit
     if request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge()
-    if raw_limit is None and _has_body() and not request.is_json:
+    if raw_limit is not None or not _has_body():
+        return
+    if not request.is_json:
         raise UnsupportedMediaType()
+    data = request.get_data(cache=True)
+    if not data:
+        return
+    try:
+        # The views parse the body again; this pass proves the stdlib parser safe on it.
+        json_input.loads(data)
+    except json_input.InvalidJSON:
+        raise InvalidJSONBody() from None
+    except json_input.JSONRejected as exc:
+        raise ValidationFailed(exc.fields) from None
 
 
 def register_body_rules(app: Flask) -> None:

@@ -32,9 +32,11 @@ HTTP_CODES = {
     405: ("method_not_allowed", "The method is not allowed for this URL."),
     409: ("conflict", "The request conflicts with the current state."),
     413: ("payload_too_large", "The request body is too large."),
+    414: ("uri_too_long", "The request URL is too long."),
     415: ("unsupported_media_type", "Send the request body as application/json."),
     422: ("validation_error", "The request body or parameters are invalid."),
     429: ("rate_limited", "Too many requests; slow down and try again later."),
+    431: ("headers_too_large", "The request headers are too large."),
     500: ("internal_error", "Something went wrong on our side."),
     503: ("service_unavailable", "The service is temporarily unavailable."),
 }
@@ -92,6 +94,10 @@ class Conflict(APIError):
     status, code, message = 409, "conflict", "The request conflicts with the current state."
 
 
+class InvalidJSONBody(APIError):
+    status, code, message = 400, "invalid_json", "The request body is not valid JSON."
+
+
 class ValidationFailed(APIError):
     status, code, message = 422, "validation_error", "The request body or parameters are invalid."
 
@@ -145,7 +151,7 @@ def handle_http_exception(error: HTTPException):
     messages = data.get("messages")
     headers = dict(data.get("headers") or {})
     if status == 400 and messages == INVALID_JSON_MESSAGES:
-        code, message = "invalid_json", "The request body is not valid JSON."
+        code, message = InvalidJSONBody.code, InvalidJSONBody.message
     elif status == 422 and messages is not None:
         details = {"fields": _validation_fields(messages)}
     elif status == 405 and error.valid_methods:

@@ -18,6 +18,8 @@ class GoalGetterApi(Api):
     """flask-smorest with our error shape, documented and answered."""
 
     ERROR_SCHEMA = ErrorSchema
+    # No catch-all `default` response: every status an operation answers is listed (apidoc).
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error):
         return handle_http_exception(error)

@@ -69,6 +69,12 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+def timestamp_field(**kwargs) -> fields.String:
+    """A datetime as the API writes it: ISO 8601 UTC with milliseconds and `Z` (date-time)."""
+    metadata = {"format": "date-time", **kwargs.pop("metadata", {})}
+    return fields.String(metadata=metadata, **kwargs)
+
+
 def strict_boolean(**kwargs) -> fields.Boolean:
     """A JSON true or false, nothing that merely looks like one ("yes", 1, 0)."""
     return StrictBoolean(**kwargs)

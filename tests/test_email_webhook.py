@@ -175,6 +175,23 @@ def test_signed_garbage_is_a_400_not_a_500(hook_app, key_pair):
         assert response.get_json()["error"]["code"] in ("invalid_json", "bad_request")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 3000 + b"]" * 3000,
+        b'[{"event": "bounce", "email": "a@b.co", "x": ' + b"[" * 3000 + b"]" * 3000 + b"}]",
+        b'[{"event": "processed", "email": "a@b.co", "n": ' + b"9" * 5000 + b"}]",
+        b'[{"event": "processed", "email": "a@b.co", "reason": "\\ud800"}]',
+        b'[{"event": "processed", "email": "a@b.co\\u0000"}]',
+    ],
+    ids=["nested-3000", "nested-in-event", "5000-digits", "lone-surrogate", "nul"],
+)
+def test_signed_hostile_bodies_are_a_400_in_the_shape(hook_app, key_pair, body):
+    response = _post(hook_app, body, _signed(key_pair[0], body))
+    assert response.status_code == 400, response.data[:300]
+    assert response.get_json()["error"]["code"] in ("invalid_json", "bad_request")
+
+
 def test_bodies_up_to_one_mib_are_accepted_and_larger_ones_refused(hook_app, key_pair):
     event = {"event": "processed", "email": "x@example.com", "pad": "x" * 900}
     events = [event] * 1000  # about 0.95 MiB

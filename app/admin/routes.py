@@ -31,9 +31,9 @@ ADMIN_REQUIRED = apidoc.error_response(
 @blp.route("/jobs/<name>", methods=["POST"])
 @jwt_required()
 @admin_required
-@blp.arguments(JobRunSchema, required=False)
+@blp.arguments(JobRunSchema, required=False, example={"now": "2026-12-06T09:00:00Z"})
 @blp.response(202, JobSchema)
-@blp.doc(security=BEARER)
+@blp.doc(security=BEARER, responses={"403": ADMIN_REQUIRED, **apidoc.errors(service.UnknownJob)})
 def run_job(body, name):
     """Run a recurring job or `health-check` now (`now` simulates a time, not in production)."""
     return service.job_json(service.run_job(name, (body or {}).get("now")))
@@ -43,7 +43,7 @@ def run_job(body, name):
 @jwt_required()
 @admin_required
 @blp.response(200, JobSchema)
-@blp.doc(security=BEARER)
+@blp.doc(security=BEARER, responses={"403": ADMIN_REQUIRED})
 def get_job(job_id):
     """A job's status and result."""
     return service.job_json(service.get_job(job_id))
@@ -75,7 +75,7 @@ def list_emails(args):
 @admin_required
 @blp.response(200, EmailSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="email_not_failed: it is not failed")
-@blp.doc(security=BEARER)
+@blp.doc(security=BEARER, responses={"403": ADMIN_REQUIRED})
 def retry_email(email_id):
     """Send a failed email again: the same row and key, so it goes at most once more."""
     return service.email_json(service.retry_email(email_id), include_body=False)
@@ -84,9 +84,9 @@ def retry_email(email_id):
 @blp.route("/emails/retry", methods=["POST"])
 @jwt_required()
 @admin_required
-@blp.arguments(RedriveSchema)
+@blp.arguments(RedriveSchema, example={"type": "welcome", "failed_since": "2026-12-01T00:00:00Z"})
 @blp.response(202, RedriveResultSchema)
-@blp.doc(security=BEARER)
+@blp.doc(security=BEARER, responses={"403": ADMIN_REQUIRED})
 def retry_emails(body):
     """Send failed emails again: by `ids`, or every failed one of a `type` and/or since
     `failed_since`."""

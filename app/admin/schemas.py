@@ -1,13 +1,14 @@
 """Request and response schemas of /admin."""
 
 from marshmallow import Schema, fields, validate
+from rq.job import JobStatus
 
 from app.email import ROW_STATUSES
 from app.email.timeline import DELIVERY_STATUSES
 from app.email.types import TYPES
 from app.meetings.schemas import aware_datetime
 from app.pagination import PageArgsSchema
-from app.validation import email_field
+from app.validation import email_field, timestamp_field
 
 
 class JobRunSchema(Schema):
@@ -17,10 +18,10 @@ class JobRunSchema(Schema):
 class JobSchema(Schema):
     job_id = fields.String(required=True)
     name = fields.String(allow_none=True)
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": [s.value for s in JobStatus]})
     result = fields.Raw(allow_none=True)
-    enqueued_at = fields.String(allow_none=True)
-    ended_at = fields.String(allow_none=True)
+    enqueued_at = timestamp_field(allow_none=True)
+    ended_at = timestamp_field(allow_none=True)
 
 
 class EmailEventSchema(Schema):
@@ -70,9 +71,11 @@ class EmailSchema(Schema):
         required=True,
         metadata={"description": "In the order they happened, each once"},
     )
-    subject = fields.String()
-    html = fields.String()
-    text = fields.String()
+    # With include=body; null for a row that has no bodies (opted out, suppressed, a deleted
+    # user's).
+    subject = fields.String(allow_none=True)
+    html = fields.String(allow_none=True)
+    text = fields.String(allow_none=True)
 
 
 class EmailListArgs(PageArgsSchema):

@@ -6,6 +6,7 @@ from flask import current_app, redirect, request, url_for
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 from flask_smorest import Blueprint
 
+from app import apidoc
 from app.auth import google, service, tokens
 from app.auth.schemas import (
     GoogleCallbackArgs,
@@ -20,10 +21,12 @@ from app.auth.schemas import (
     SignupSchema,
     TokensSchema,
 )
-from app.errors import APIError
+from app.errors import APIError, ServiceUnavailable
 from app.extensions import limiter
 from app.http import API_PREFIX, BEARER
 from app.pages import error_page, message_page
+from app.passwords import PasswordIncorrect
+from app.users.service import EmailTaken
 from app.users.service import to_json as user_json
 
 blp = Blueprint(
@@ -33,8 +36,17 @@ blp = Blueprint(
 
 @blp.route("/signup", methods=["POST"])
 @limiter.limit("5/minute")
-@blp.arguments(SignupSchema)
+@blp.arguments(
+    SignupSchema,
+    example={
+        "email": "ada@example.com",
+        "password": "a long passphrase",
+        "name": "Ada",
+        "timezone": "Europe/Berlin",
+    },
+)
 @blp.response(201, SessionSchema)
+@blp.doc(responses=apidoc.errors(EmailTaken))
 def signup(body):
     """Create an account; the welcome email carries the email-verification link."""
     user, pair = service.signup(body["email"], body["password"], body["name"], body.get("timezone"))
@@ -43,8 +55,9 @@ def signup(body):
 
 @blp.route("/login", methods=["POST"])
 @limiter.limit("10/minute")
-@blp.arguments(LoginSchema)
+@blp.arguments(LoginSchema, example={"email": "ada@example.com", "password": "a long passphrase"})
 @blp.response(200, SessionSchema)
+@blp.doc(responses=apidoc.errors(service.InvalidCredentials))
 def login(body):
     """Sign in with email and password."""
     user, pair = service.login(body["email"], body["password"])
@@ -63,7 +76,7 @@ def refresh():
 
 @blp.route("/logout", methods=["POST"])
 @jwt_required(verify_type=False)
-@blp.arguments(LogoutSchema, required=False)
+@blp.arguments(LogoutSchema, required=False, example={"everywhere": False})
 @blp.response(204)
 @blp.doc(security=BEARER)
 def logout(body):
@@ -74,7 +87,11 @@ def logout(body):
 
 @blp.route("/verify-email", methods=["GET"])
 @blp.doc(
-    parameters=[{"in": "query", "name": "token", "required": True, "schema": {"type": "string"}}]
+    parameters=[{"in": "query", "name": "token", "required": True, "schema": {"type": "string"}}],
+    responses={
+        "200": apidoc.html_page("The email is verified: a page with a link to the app"),
+        "400": apidoc.html_page("verification_token_invalid: a page saying the link is bad"),
+    },
 )
 def verify_email():
     """The link in the welcome email: marks the email verified (an HTML page, errors too)."""
@@ -103,9 +120,12 @@ def resend_verification():
 @blp.route("/password", methods=["POST"])
 @limiter.limit("10/minute")
 @jwt_required()
-@blp.arguments(PasswordChangeSchema)
+@blp.arguments(
+    PasswordChangeSchema,
+    example={"current_password": "a long passphrase", "new_password": "another long one"},
+)
 @blp.response(200, TokensSchema)
-@blp.doc(security=BEARER)
+@blp.doc(security=BEARER, responses=apidoc.errors(PasswordIncorrect))
 def change_password(body):
     """Change the password; every other session ends, this one gets a fresh pair."""
     return service.change_password(current_user, body["current_password"], body["new_password"])
@@ -113,7 +133,7 @@ def change_password(body):
 
 @blp.route("/password-reset", methods=["POST"])
 @limiter.limit("5/minute")
-@blp.arguments(PasswordResetSchema)
+@blp.arguments(PasswordResetSchema, example={"email": "ada@example.com"})
 @blp.response(202)
 def request_password_reset(body):
     """Email a reset link if the account exists (always 202)."""
@@ -122,8 +142,12 @@ def request_password_reset(body):
 
 @blp.route("/password-reset/confirm", methods=["POST"])
 @limiter.limit("10/minute")
-@blp.arguments(PasswordResetConfirmSchema)
+@blp.arguments(
+    PasswordResetConfirmSchema,
+    example={"token": "the token from the emailed link", "new_password": "another long one"},
+)
 @blp.response(204)
+@blp.doc(responses=apidoc.errors(service.ResetTokenInvalid))
 def confirm_password_reset(body):
     """Set a new password from a reset link (single use); all sessions end."""
     service.confirm_password_reset(body["token"], body["new_password"])
@@ -132,6 +156,7 @@ def confirm_password_reset(body):
 @blp.route("/google", methods=["GET"])
 @limiter.limit("10/minute")
 @blp.response(302)
+@blp.doc(responses=apidoc.errors(google.GoogleNotConfigured, ServiceUnavailable))
 def google_start():
     """Redirect to Google's consent page (state + PKCE kept server-side, 10 minutes)."""
     redirect_uri = url_for("auth.google_callback", _external=True)
@@ -163,8 +188,13 @@ def google_callback(args):
 
 @blp.route("/google", methods=["POST"])
 @limiter.limit("10/minute")
-@blp.arguments(GoogleTokenSchema)
+@blp.arguments(GoogleTokenSchema, example={"id_token": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"})
 @blp.response(200, GoogleSessionSchema)
+@blp.doc(
+    responses=apidoc.errors(
+        google.GoogleTokenInvalid, EmailTaken, google.GoogleNotConfigured, ServiceUnavailable
+    )
+)
 def google_token(body):
     """Sign in with an ID token from Google Identity Services."""
     claims = google.verify_id_token(body["id_token"])

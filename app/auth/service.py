@@ -3,14 +3,13 @@
 import secrets
 from datetime import timedelta
 
-from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired
 
+from app import links
 from app.auth import tokens
 from app.db import get_db
 from app.email.send import send_password_reset, send_verification, send_welcome
 from app.errors import APIError
-from app.http import API_PREFIX
 from app.ids import parse_id
 from app.passwords import PasswordIncorrect, hash_password, verify_password
 from app.users import service as users
@@ -33,14 +32,9 @@ class ResetTokenInvalid(APIError):
     message = "This password reset link is invalid, expired or already used."
 
 
-def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
-
-
 def verify_url(user: dict) -> str:
     """The signed email-verification link (7 days) for the user's current email."""
-    token = _serializer("verify-email").dumps({"uid": str(user["_id"]), "email": user["email"]})
-    return f"{current_app.config['API_BASE_URL']}{API_PREFIX}/auth/verify-email?token={token}"
+    return links.verify_email_url(links.verify_email_token(user["_id"], user["email"]))
 
 
 def signup(email: str, password: str, name: str, timezone: str | None) -> tuple[dict, dict]:
@@ -68,7 +62,9 @@ def login(email: str, password: str) -> tuple[dict, dict]:
 def verify_email(token: str) -> dict:
     """Mark the email in a verification link verified; returns the user."""
     try:
-        data = _serializer("verify-email").loads(token, max_age=int(VERIFY_MAX_AGE.total_seconds()))
+        data = links.serializer(links.VERIFY_EMAIL).loads(
+            token, max_age=int(VERIFY_MAX_AGE.total_seconds())
+        )
         user_id = parse_id(data["uid"])
     except (BadSignature, SignatureExpired, KeyError, TypeError, APIError):
         raise VerificationTokenInvalid() from None
@@ -92,18 +88,17 @@ def request_password_reset(email: str) -> None:
     user = users.find_by_email(email)
     if user is None:
         return
-    token_id = secrets.token_urlsafe(12)
+    token_id = links.new_link_id()
     # Only the newest link works: the id it carries must match the one stored.
     users.update_profile(user["_id"], {"reset_token_id": token_id})
-    token = _serializer("password-reset").dumps({"uid": str(user["_id"]), "tid": token_id})
-    reset_url = f"{current_app.config['FRONTEND_URL']}/reset-password?token={token}"
-    send_password_reset(user["_id"], reset_url, token_id)
+    token = links.reset_password_token(user["_id"], token_id)
+    send_password_reset(user["_id"], links.reset_password_url(token), token_id)
 
 
 def confirm_password_reset(token: str, new_password: str) -> None:
     """Set a new password from a reset link (once) and revoke every session."""
     try:
-        data = _serializer("password-reset").loads(
+        data = links.serializer(links.PASSWORD_RESET).loads(
             token, max_age=int(RESET_MAX_AGE.total_seconds())
         )
         user_id = parse_id(data["uid"])

@@ -40,7 +40,7 @@ def history(args):
 @blp.route("/send", methods=["POST"])
 @limiter.limit(CHAT_LIMIT, key_func=user_or_ip)
 @jwt_required()
-@blp.arguments(SendSchema)
+@blp.arguments(SendSchema, example={"message": "I ran 5k today!"})
 @blp.response(201, SendResultSchema)
 @blp.alt_response(403, schema=ErrorSchema, description="chat_locked: outside a meeting")
 @blp.alt_response(429, schema=ErrorSchema, description="coach_quota_exceeded or rate_limited")

@@ -4,7 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from app.meetings.schemas import MeetingSchema
 from app.pagination import PageArgsSchema
-from app.validation import Trimmed
+from app.validation import Trimmed, timestamp_field
 
 MAX_MESSAGE_LENGTH = 4000
 
@@ -31,7 +31,7 @@ class MessageSchema(Schema):
     id = fields.String(required=True)
     role = fields.String(required=True, metadata={"enum": ["user", "assistant"]})
     content = fields.String(required=True)
-    created_at = fields.String(required=True)
+    created_at = timestamp_field(required=True)
 
 
 class AccessSchema(Schema):

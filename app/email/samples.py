@@ -1,22 +1,36 @@
 """Sample recipients and documents for previews (`flask email preview`, scripts/render_emails.py;
-nothing is stored): the email type records build their preview data from these."""
+nothing is stored): the email type records build their preview data from these. Links are
+production-shaped: the configured base URLs and tokens signed as the real ones are, of the
+same length, under a purpose no route accepts."""
 
 from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
 
-from app import clock
+from app import clock, links
 
-SAMPLE_USER_ID = ObjectId("65f000000000000000000001")
-VERIFY_URL = "http://localhost:5000/api/v1/auth/verify-email?token=sample"
-RESET_URL = "http://localhost:3000/reset-password?token=sample"
+# Real ids are not runs of zeros: a token of one would compress and come out short.
+SAMPLE_USER_ID = ObjectId("674c1f9e8b3a5d2e71f04c86")
+SAMPLE_EMAIL = "samantha.rivera@example.com"
+
+
+def verify_url() -> str:
+    """A verification link as signup mails it, for the sample recipient."""
+    token = links.verify_email_token(SAMPLE_USER_ID, SAMPLE_EMAIL, purpose=links.PREVIEW)
+    return links.verify_email_url(token)
+
+
+def reset_url() -> str:
+    """A password-reset link as a reset request mails it, for the sample recipient."""
+    token = links.reset_password_token(SAMPLE_USER_ID, links.new_link_id(), purpose=links.PREVIEW)
+    return links.reset_password_url(token)
 
 
 def sample_recipient(name: str = "Sam Rivera", timezone: str = "America/New_York") -> dict:
     """A recipient as recipient_from_user builds it."""
     return {
         "user_id": str(SAMPLE_USER_ID),
-        "email": "sam@example.com",
+        "email": SAMPLE_EMAIL,
         "name": name,
         "timezone": timezone,
         "email_notifications": True,

@@ -202,7 +202,7 @@ WELCOME = EmailType(
     load=_welcome_load,
     view=lambda data: {"verify_url": data.get("verify_url")},
     subject=lambda view: f"Welcome to GoalGetter, {view['name']}! Your breakthrough starts now",
-    sample=lambda variant: {"verify_url": samples.VERIFY_URL},
+    sample=lambda variant: {"verify_url": samples.verify_url()},
 )
 PASSWORD_RESET = EmailType(
     name="password_reset",
@@ -211,7 +211,7 @@ PASSWORD_RESET = EmailType(
     load=_reset_load,
     view=lambda data: {"reset_url": data["reset_url"]},
     subject=lambda view: "Reset your GoalGetter password",
-    sample=lambda variant: {"reset_url": samples.RESET_URL},
+    sample=lambda variant: {"reset_url": samples.reset_url()},
 )
 GOAL_MILESTONE = EmailType(
     name="goal_milestone",

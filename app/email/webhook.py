@@ -2,7 +2,6 @@
 app/email/timeline.py), user effects."""
 
 import binascii
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +11,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from flask import current_app
 from sendgrid.helpers.eventwebhook import EventWebhook
 
-from app import clock
+from app import clock, json_input
 from app.db import get_db
 from app.email import timeline
 from app.errors import APIError, BadRequest
@@ -63,9 +62,11 @@ def verify(body: bytes, signature: str | None, timestamp: str | None) -> None:
 def parse(body: bytes) -> list[dict]:
     """The event list of a verified body (400 when it is not one)."""
     try:
-        events = json.loads(body)
-    except ValueError as exc:
+        events = json_input.loads(body)
+    except json_input.InvalidJSON as exc:
         raise BadRequest("The webhook body is not JSON.", code="invalid_json") from exc
+    except json_input.JSONRejected as exc:
+        raise BadRequest("The webhook body is not a batch of events.") from exc
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
         raise BadRequest("The webhook body must be a JSON array of event objects.")
     return events

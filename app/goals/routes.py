@@ -19,7 +19,15 @@ blp = Blueprint("goals", __name__, url_prefix=f"{API_PREFIX}/goals", description
 
 @blp.route("", methods=["POST"])
 @jwt_required()
-@blp.arguments(GoalCreateSchema)
+@blp.arguments(
+    GoalCreateSchema,
+    example={
+        "title": "Run a marathon",
+        "description": "Spring race",
+        "target_date": "2027-04-01",
+        "milestones": ["Run 5k", "Run a half marathon"],
+    },
+)
 @blp.response(201, GoalSchema)
 @blp.doc(security=BEARER)
 def create_goal(body):
@@ -40,7 +48,7 @@ def list_goals(args):
 
 @blp.route("/<goal_id>", methods=["PATCH"])
 @jwt_required()
-@blp.arguments(GoalPatchSchema)
+@blp.arguments(GoalPatchSchema, example={"title": "Run a sub-4 marathon"})
 @blp.response(200, GoalSchema)
 @blp.doc(security=BEARER)
 def update_goal(body, goal_id):

@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from app.pagination import PageArgsSchema
-from app.validation import Trimmed
+from app.validation import Trimmed, timestamp_field
 
 TITLE = validate.Length(min=1, max=200)
 
@@ -28,17 +28,17 @@ class GoalPatchSchema(Schema):
 class MilestoneSchema(Schema):
     index = fields.Integer(required=True)
     title = fields.String(required=True)
-    achieved_at = fields.String(allow_none=True)
+    achieved_at = timestamp_field(allow_none=True)
 
 
 class GoalSchema(Schema):
     id = fields.String(required=True)
     title = fields.String(required=True)
     description = fields.String(required=True)
-    target_date = fields.String(allow_none=True)
-    status = fields.String(required=True)
+    target_date = fields.String(allow_none=True, metadata={"format": "date"})
+    status = fields.String(required=True, metadata={"enum": ["active", "achieved"]})
     milestones = fields.List(fields.Nested(MilestoneSchema), required=True)
-    created_at = fields.String(required=True)
+    created_at = timestamp_field(required=True)
 
 
 class GoalListSchema(Schema):

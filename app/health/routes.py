@@ -12,7 +12,7 @@ blp = Blueprint("health", __name__, url_prefix=f"{API_PREFIX}/health", descripti
 
 
 class HealthSchema(Schema):
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": ["ok"]})
 
 
 class CheckSchema(Schema):
@@ -21,7 +21,7 @@ class CheckSchema(Schema):
 
 
 class ReadySchema(Schema):
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": ["ok", "unavailable"]})
     checks = fields.Dict(keys=fields.String(), values=fields.Nested(CheckSchema))
 
 

@@ -3,6 +3,7 @@
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint
 
+from app import apidoc
 from app.http import API_PREFIX, BEARER
 from app.ids import parse_id
 from app.meetings import service
@@ -32,9 +33,12 @@ def list_meetings(args):
 
 @blp.route("", methods=["POST"])
 @jwt_required()
-@blp.arguments(MeetingCreateSchema)
+@blp.arguments(
+    MeetingCreateSchema,
+    example={"scheduled_at": "2027-01-20T10:00:00+01:00", "duration_minutes": 30},
+)
 @blp.response(201, MeetingSchema)
-@blp.doc(security=BEARER)
+@blp.doc(security=BEARER, responses=apidoc.errors(service.MeetingOverlap))
 def create_meeting(body):
     """Schedule a meeting in the future (no overlap); the invitation goes out."""
     meeting = service.create_meeting(
@@ -45,9 +49,9 @@ def create_meeting(body):
 
 @blp.route("/<meeting_id>", methods=["PATCH"])
 @jwt_required()
-@blp.arguments(MeetingPatchSchema)
+@blp.arguments(MeetingPatchSchema, example={"scheduled_at": "2027-01-21T10:00:00Z"})
 @blp.response(200, MeetingSchema)
-@blp.doc(security=BEARER)
+@blp.doc(security=BEARER, responses=apidoc.errors(service.NotReschedulable, service.MeetingOverlap))
 def reschedule(body, meeting_id):
     """Move or resize a scheduled meeting; an updated invitation goes out."""
     meeting = service.reschedule(
@@ -62,7 +66,7 @@ def reschedule(body, meeting_id):
 @blp.route("/<meeting_id>/cancel", methods=["POST"])
 @jwt_required()
 @blp.response(200, MeetingSchema)
-@blp.doc(security=BEARER)
+@blp.doc(security=BEARER, responses=apidoc.errors(service.NotCancellable))
 def cancel(meeting_id):
     """Cancel a scheduled meeting; the cancellation goes out."""
     return service.to_json(service.cancel(current_user, parse_id(meeting_id, "meeting")))

@@ -5,6 +5,9 @@ from datetime import UTC, datetime
 from marshmallow import Schema, ValidationError, fields, validate
 
 from app.pagination import PageArgsSchema
+from app.validation import timestamp_field
+
+MEETING_STATUSES = ("scheduled", "active", "completed", "cancelled")
 
 DURATION = validate.Range(min=15, max=120)
 # Meeting ends, reminder leads and retention cut-offs are computed from these times: near
@@ -39,18 +42,16 @@ class MeetingPatchSchema(Schema):
 
 class MeetingSchema(Schema):
     id = fields.String(required=True)
-    scheduled_at = fields.String(required=True)
-    ends_at = fields.String(required=True)
+    scheduled_at = timestamp_field(required=True)
+    ends_at = timestamp_field(required=True)
     duration_minutes = fields.Integer(required=True)
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": list(MEETING_STATUSES)})
     sequence = fields.Integer(required=True)
-    created_at = fields.String(required=True)
+    created_at = timestamp_field(required=True)
 
 
 class MeetingListArgs(PageArgsSchema):
-    status = fields.String(
-        validate=validate.OneOf(("scheduled", "active", "completed", "cancelled"))
-    )
+    status = fields.String(validate=validate.OneOf(MEETING_STATUSES))
 
 
 class MeetingListSchema(Schema):

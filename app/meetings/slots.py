@@ -20,8 +20,10 @@ def next_slot(previous: datetime, tz_name: str, interval_days: int, now: datetim
     tz = ZoneInfo(tz_name)
     base = previous.astimezone(tz).replace(tzinfo=None, fold=0)
     step = timedelta(days=interval_days)
-    # Jump straight past an outage instead of creating a backlog.
-    k = max(1, math.ceil((now - previous) / step))
+    # Jump straight past an outage instead of creating a backlog; one step short, because
+    # local slots drift against UTC across a DST change (an hour later after clocks go back)
+    # and the first future slot can be the one the UTC division rounds past.
+    k = max(1, math.ceil((now - previous) / step) - 1)
     while True:
         candidate = resolve_local(base + k * step, tz)
         if candidate > now:

@@ -6,9 +6,11 @@ from flask_smorest import Blueprint
 from app import apidoc
 from app.email import preferences
 from app.email.schemas import EXAMPLE, PreferencesPatchSchema, PreferencesSchema
+from app.errors import Unauthorized
 from app.http import API_PREFIX, BEARER
+from app.passwords import PasswordIncorrect
 from app.users import service
-from app.users.phase import start_tracking
+from app.users.phase import AlreadyTracking, start_tracking
 from app.users.schemas import DeleteAccountSchema, PhaseSchema, UserPatchSchema, UserSchema
 
 blp = Blueprint("users", __name__, url_prefix=f"{API_PREFIX}/users", description="The profile")
@@ -25,7 +27,10 @@ def me():
 
 @blp.route("/me", methods=["PATCH"])
 @jwt_required()
-@blp.arguments(UserPatchSchema)
+@blp.arguments(
+    UserPatchSchema,
+    example={"name": "Ada Lovelace", "timezone": "Europe/Berlin", "meeting_interval_days": 7},
+)
 @blp.response(200, UserSchema)
 @blp.doc(security=BEARER)
 def update_me(body):
@@ -35,9 +40,12 @@ def update_me(body):
 
 @blp.route("/me", methods=["DELETE"])
 @jwt_required()
-@blp.arguments(DeleteAccountSchema, required=False)
+@blp.arguments(DeleteAccountSchema, required=False, example={"password": "my current password"})
 @blp.response(204)
-@blp.doc(security=BEARER)
+@blp.doc(
+    security=BEARER,
+    responses=apidoc.errors(PasswordIncorrect, Unauthorized, service.FreshSignInRequired),
+)
 def delete_me(body):
     """Delete the account and everything in it (password, or a fresh Google sign-in)."""
     service.delete_account(current_user, (body or {}).get("password"), get_jwt())
@@ -45,9 +53,9 @@ def delete_me(body):
 
 @blp.route("/me/phase", methods=["POST"])
 @jwt_required()
-@blp.arguments(PhaseSchema)
+@blp.arguments(PhaseSchema, example={"phase": "tracking"})
 @blp.response(200, UserSchema)
-@blp.doc(security=BEARER)
+@blp.doc(security=BEARER, responses=apidoc.errors(AlreadyTracking))
 def change_phase(body):
     """Move into tracking: the first meeting, the phase email and the invitation."""
     user, _meeting = start_tracking(current_user)

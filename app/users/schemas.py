@@ -2,7 +2,9 @@
 
 from marshmallow import Schema, fields, validate
 
-from app.validation import name_field, strict_boolean, timezone_field
+from app.validation import name_field, strict_boolean, timestamp_field, timezone_field
+
+PHASES = ("goal_setting", "tracking")
 
 
 class UserSchema(Schema):
@@ -12,13 +14,13 @@ class UserSchema(Schema):
     email = fields.String(required=True)
     email_verified = fields.Boolean(required=True)
     name = fields.String(required=True)
-    phase = fields.String(required=True)
+    phase = fields.String(required=True, metadata={"enum": list(PHASES)})
     email_notifications = fields.Boolean(required=True)
     timezone = fields.String(required=True)
     meeting_interval_days = fields.Integer(required=True)
     meeting_duration_minutes = fields.Integer(required=True)
     is_admin = fields.Boolean(required=True)
-    created_at = fields.String(required=True)
+    created_at = timestamp_field(required=True)
 
 
 class UserPatchSchema(Schema):
