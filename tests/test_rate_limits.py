@@ -223,3 +223,18 @@ def test_a_limited_request_costs_one_redis_round_trip(make_app, redis_url):
     assert response.headers["X-RateLimit-Remaining"] == "58"
     assert int(response.headers["X-RateLimit-Reset"]) > time.time()
     assert "Retry-After" not in response.headers
+
+
+@pytest.mark.parametrize("limits_on", [False, True])
+def test_a_signed_in_chat_request_adds_only_the_limiters_script(make_app, redis_url, limits_on):
+    # The chat limit keys on the user, so the token is verified before the view verifies it
+    # again: the blocklist is still asked once, and the limiter adds its one script.
+    app = make_app(RATELIMIT_ENABLED=limits_on)
+    make_user(app)
+    client = app.test_client()
+    token = login(client)["access_token"]
+    client.get("/api/v1/chat/history", headers=bearer(token))
+    with Monitor(redis_url) as seen:
+        response = client.get("/api/v1/chat/history", headers=bearer(token))
+    assert response.status_code == 200
+    assert sorted(seen.commands) == (["EVALSHA", "EXISTS"] if limits_on else ["EXISTS"])
