@@ -43,12 +43,21 @@ step "import wsgi, worker, scheduler (production rules)"
 step "gunicorn -c gunicorn.conf.py wsgi:app"
 "${run_env[@]}" gunicorn -c gunicorn.conf.py wsgi:app >"$work/gunicorn.log" 2>&1 &
 server_pid=$!
+# GET $1: the body on stdout, the response headers into file $2; fails unless a 2xx.
+fetch() {
+    "$work/venv/bin/python" - "$1" "$2" <<'PY'
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=2) as response:
+    with open(sys.argv[2], "w") as headers:
+        headers.writelines(f"{name}: {value}\n" for name, value in response.headers.items())
+    sys.stdout.write(response.read().decode())
+PY
+}
 for _ in $(seq 1 100); do
-    if curl -fsS "http://127.0.0.1:$port/api/v1/health" >"$work/health.json" 2>/dev/null; then break; fi
+    if fetch "http://127.0.0.1:$port/api/v1/health" "$work/headers" >"$work/health.json" 2>/dev/null; then break; fi
     sleep 0.2
 done
 step "GET /api/v1/health -> $(cat "$work/health.json")"
-curl -fsS -o /dev/null -D "$work/headers" "http://127.0.0.1:$port/api/v1/health"
 grep -qi '^x-content-type-options: nosniff' "$work/headers"
 step "gunicorn's own lines are JSON:"
 head -n 2 "$work/gunicorn.log" | sed 's/^/  /'

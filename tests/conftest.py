@@ -142,6 +142,27 @@ def email_app(make_app, fake_sendgrid, frozen_clock):
     )
 
 
+@pytest.fixture(scope="module")
+def key_pair():
+    """A key pair for signing Event Webhook requests (tests/webhook_support.py)."""
+    from tests.webhook_support import key_pair
+
+    return key_pair()
+
+
+@pytest.fixture
+def hook_app(make_app, fake_sendgrid, frozen_clock, key_pair):
+    """An app that sends to the fake SendGrid and verifies webhooks with `key_pair`."""
+    from tests.email_support import API_KEY, T0
+
+    frozen_clock.set_now(T0)
+    return make_app(
+        SENDGRID_API_KEY=API_KEY,
+        SENDGRID_API_HOST=fake_sendgrid.url,
+        SENDGRID_WEBHOOK_PUBLIC_KEY=key_pair[1],
+    )
+
+
 @pytest.fixture
 def email_ctx(email_app):
     """email_app's app context, pushed for the test."""

@@ -67,6 +67,19 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def wait_until(condition, timeout: float, message, step: float = 0.1):
+    """Poll `condition` until it is truthy (returned); fail with `message` (a string, or a
+    function called at the failure) after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    text = message() if callable(message) else message
+    raise AssertionError(f"{text} (after {timeout:.0f} s)")
+
+
 class Stack:
     """Processes of one test; each logs to a file under `logdir`; all stopped by close()."""
 
@@ -144,6 +157,18 @@ class Stack:
             (self.logdir / f"{name}-{n}.log").read_text(errors="replace")
             for n in range(1, self.starts.get(name, 0) + 1)
         )
+
+    def wait_serving(self, timeout: float = 30) -> None:
+        """Wait until the web process answers /health with 200."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.get("/health", timeout=2)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"the web process never served /health\n{self.tail()}")
 
     def get(self, path: str, timeout: float = 15, headers: dict | None = None):
         """(status, JSON body, seconds taken) of GET `path` on the web process."""

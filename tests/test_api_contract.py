@@ -7,7 +7,6 @@ get a fresh one of a second user each time, so the rest keep theirs."""
 import json
 import os
 import re
-import time
 from collections import Counter
 
 import pymongo
@@ -39,17 +38,6 @@ MAX_EXAMPLES = int(os.environ.get("CONTRACT_MAX_EXAMPLES", "12"))
 # Operations that can end the presented session, or lock the coach chat (tracking phase): a
 # throwaway user's fresh token each call, so the admin's session and state serve the rest.
 OWN_USER = {"logout", "changePassword", "deleteMe", "refresh", "changePhase"}
-
-
-def _wait_serving(stack, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if stack.get("/health", timeout=2)[0] == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"the web process never served /health\n{stack.tail()}")
 
 
 class Live:

@@ -25,23 +25,10 @@ from app.meetings import service as meetings
 from devtools.services import MongoServer, RedisServer
 from tests.email_support import API_KEY, FakeSendGrid
 from tests.meetings_support import reminder_job_id
-from tests.processes import Stack, database_url, process_env
+from tests.processes import Stack, database_url, process_env, wait_until
 
 pytestmark = pytest.mark.drill
 BATCH = 200
-
-
-def wait_until(condition, timeout: float, message, step: float = 0.2):
-    """Poll `condition` until it is truthy; fail with `message` (a string, or a function
-    called at the failure) after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step)
-    text = message() if callable(message) else message
-    raise AssertionError(f"{text} (after {timeout:.0f} s)")
 
 
 class Drill:

@@ -8,25 +8,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.db import get_db
 from app.email import outbox
-from tests import webhook_support
-from tests.email_support import API_KEY, T0, make_user, row
+from tests.email_support import T0, make_user, row
 from tests.webhook_support import URL
 from tests.webhook_support import signed as _signed
-
-
-@pytest.fixture(scope="module")
-def key_pair():
-    return webhook_support.key_pair()
-
-
-@pytest.fixture
-def hook_app(make_app, fake_sendgrid, frozen_clock, key_pair):
-    frozen_clock.set_now(T0)
-    return make_app(
-        SENDGRID_API_KEY=API_KEY,
-        SENDGRID_API_HOST=fake_sendgrid.url,
-        SENDGRID_WEBHOOK_PUBLIC_KEY=key_pair[1],
-    )
 
 
 def _post(app, body: bytes, headers: dict):

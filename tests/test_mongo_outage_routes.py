@@ -3,7 +3,6 @@ answers within 10 s, with a 503 or with a success that needs no database, never 
 requests are well formed, carry real ids and tokens (tests/route_calls.py), so each reaches the
 code behind its guards; the route table must name every route the app has."""
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -35,21 +34,10 @@ def outage(make_app, tmp_path):
     mongo.stop()
 
 
-def _wait_serving(stack, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if stack.get("/health", timeout=2)[0] == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"the web process never served /health\n{stack.tail()}")
-
-
 def test_every_route_answers_503_or_a_success_within_10_s_with_mongodb_stopped(outage):
     app, mongo, stack, private = outage
     stack.start("web")
-    _wait_serving(stack)
+    stack.wait_serving()
     ids, tokens = route_calls.seed(
         app,
         lambda path, body, headers: stack.post(path, body, headers)[:2],

@@ -2,7 +2,6 @@
 and worker.py as subprocesses, as the Procfile runs them, email to a fake SendGrid."""
 
 import itertools
-import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -16,24 +15,11 @@ from app.email import outbox
 from app.metrics_store import Buffer
 from tests.accounts import PASSWORD, make_user
 from tests.email_support import API_KEY, FakeSendGrid
-from tests.processes import children
+from tests.processes import children, wait_until
 from tests.test_metrics import samples
 
 TOKEN = "metrics-token-of-the-running-system-0123456789"
 FAN_OUT = 150
-
-
-def wait_until(condition, timeout: float, message, step: float = 0.1):
-    """Poll `condition` until it is truthy (returned); fail with `message` (a string, or a
-    function called at the failure) after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step)
-    text = message() if callable(message) else message
-    raise AssertionError(f"{text} (after {timeout:.0f} s)")
 
 
 def _http(url: str, data: bytes | None = None, headers: dict | None = None):
@@ -43,16 +29,6 @@ def _http(url: str, data: bytes | None = None, headers: dict | None = None):
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
-
-
-def _serving(stack) -> None:
-    def up():
-        try:
-            return stack.get("/health", timeout=2)[0] == 200
-        except OSError:
-            return False
-
-    wait_until(up, 30, f"web never answered\n{stack.tail()}")
 
 
 @pytest.fixture
@@ -70,7 +46,7 @@ def test_preferences_hold_through_the_running_system(app, processes, fake_sendgr
     stack = processes(**_email_env(fake_sendgrid))
     stack.start("web")
     stack.start("worker")
-    _serving(stack)
+    stack.wait_serving()
     make_user(app, email="ada@example.com")
     status, login, _ = stack.post("/auth/login", {"email": "ada@example.com", "password": PASSWORD})
     assert status == 200, login
@@ -147,7 +123,7 @@ def test_metrics_agree_across_web_workers_and_move_while_a_fan_out_runs(
 
     slow_sendgrid.rule = hold_after_three
     stack.start("web")
-    _serving(stack)
+    stack.wait_serving()
     wait_until(lambda: len(children(stack.pid("web"))) >= 3, 30, "gunicorn has not 3 workers")
 
     status, body = _http(f"http://127.0.0.1:{stack.port}/metrics")

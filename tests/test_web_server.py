@@ -3,20 +3,8 @@ requests gunicorn refuses before the app sees them are answered in the JSON erro
 
 import http.client
 import json
-import time
 
 import pytest
-
-
-def _wait_serving(stack, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if stack.get("/health", timeout=2)[0] == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"the web process never served /health\n{stack.tail()}")
 
 
 def _raw(port: int, request: bytes) -> tuple[int, str, dict]:
@@ -35,7 +23,7 @@ def _raw(port: int, request: bytes) -> tuple[int, str, dict]:
 def web(processes):
     stack = processes()
     stack.start("web")
-    _wait_serving(stack)
+    stack.wait_serving()
     return stack
 
 

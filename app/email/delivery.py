@@ -52,8 +52,9 @@ BACKOFF = (
     timedelta(minutes=10),
     timedelta(minutes=30),
 )
-# Rows per delivery job: a fan-out of 10,000 is 10 jobs. The jobs table's timeout bounds a job.
-BATCH_SIZE = 1000
+# Rows one Sender handles: a delivery job's ids, or one step of a fan-out that writes its rows
+# already claimed (10,000 reminders are 10 steps). The jobs table's timeout bounds a job.
+BATCH_SIZE = MAX_PERSONALIZATIONS
 # Hosts' clocks differ by milliseconds: a row written "now" on a web dyno must be due for the
 # worker that dequeues it a moment later. A 429's reset is stored this much later to compensate.
 DUE_TOLERANCE = timedelta(seconds=1)
@@ -68,11 +69,6 @@ LEASE_MARGIN = timedelta(seconds=10)
 # another worker took the row over meanwhile, the write matches nothing.
 OUTCOME_RETRY = timedelta(minutes=2)
 LEASE_FIELDS = {"lease_until": "", "lease_token": ""}
-
-
-# Rows a fan-out writes, claims and hands to one Sender at a time: a full request of
-# personalizations, or that many single sends SENDGRID_CONCURRENCY at a time.
-STEP = MAX_PERSONALIZATIONS
 
 
 class Pending(NamedTuple):

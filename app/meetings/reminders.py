@@ -139,7 +139,7 @@ def _users(meetings: list[dict]) -> dict:
 
 def send_batch(kind: Kind, meetings: list[dict], now: datetime) -> int:
     """Write and send the `kind` reminders of `meetings` that are inside their window and not
-    sent yet, delivery.STEP at a time; returns how many rows were written."""
+    sent yet, delivery.BATCH_SIZE at a time; returns how many rows were written."""
     meetings = [
         m
         for m in meetings
@@ -147,7 +147,7 @@ def send_batch(kind: Kind, meetings: list[dict], now: datetime) -> int:
     ]
     todo = _unsent(kind, meetings)
     users = _users([meeting for meeting, _key in todo])
-    unit = delivery.STEP
+    unit = delivery.BATCH_SIZE
     written = 0
     failures: list[Exception] = []
     for start in range(0, len(todo), unit):
