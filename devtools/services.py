@@ -156,6 +156,9 @@ class MongoServer(Server):
             str(self.storage),
             "--log-level",
             "WARNING",
+            # A plain server, as the app needs no change streams or transactions: without the
+            # replica-set advertisement SecantusDB keeps no oplog, one write less per document.
+            "--standalone",
         ]
 
     @property
