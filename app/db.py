@@ -123,15 +123,20 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel(
             [("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="status_next_attempt"
         ),
-        IndexModel([("status", ASCENDING), ("lease_until", ASCENDING)], name="status_lease"),
         IndexModel(
             [("lease_token", ASCENDING)],
             name="lease_token",
             partialFilterExpression={"lease_token": {"$type": "string"}},
         ),
-        IndexModel([("provider_message_id", ASCENDING)], name="provider_message_id"),
         IndexModel([("to", ASCENDING), ("created_at", DESCENDING)], name="to_created"),
     ],
+}
+# Indexes an earlier release created and none of today's queries needs: each costs every write
+# of its collection. `status_lease`: the `sending` rows are few and `status_next_attempt` finds
+# them; `provider_message_id`: a webhook event finds its row by email_log_id, or by its
+# message id among the rows to its address (`to_created`).
+OBSOLETE_INDEXES: dict[str, list[str]] = {
+    "email_log": ["status_lease", "provider_message_id"],
 }
 
 
@@ -145,6 +150,10 @@ def ensure_indexes(db=None, build_timeout_s: float | None = None) -> dict[str, l
     with pymongo.timeout(build_timeout_s) if build_timeout_s else contextlib.nullcontext():
         for collection, models in INDEXES.items():
             created[collection] = db[collection].create_indexes(models)
+        for collection, names in OBSOLETE_INDEXES.items():
+            present = set(db[collection].index_information())
+            for name in present.intersection(names):
+                db[collection].drop_index(name)
     return created
 
 

@@ -71,6 +71,17 @@ def test_ensure_indexes_is_idempotent(app):
         assert set(first) == set(INDEXES)
 
 
+def test_ensure_indexes_drops_the_indexes_an_earlier_release_left(app):
+    with app.app_context():
+        log = get_db().email_log
+        log.create_index("provider_message_id", name="provider_message_id")
+        log.create_index([("status", 1), ("lease_until", 1)], name="status_lease")
+        ensure_indexes()
+        names = set(log.index_information())
+    assert not names & {"provider_message_id", "status_lease"}
+    assert {"key_unique", "status_next_attempt"} <= names
+
+
 def test_datetimes_come_back_aware_utc(app):
     from datetime import UTC, datetime
 

@@ -86,6 +86,34 @@ def test_events_match_by_sg_message_id_without_a_log_id(hook_app, key_pair, run_
         assert [e["event"] for e in row(sent["_id"])["events"]] == ["open"]
 
 
+def test_a_message_id_shared_by_a_fan_outs_rows_finds_the_row_of_the_events_address(
+    hook_app, key_pair
+):
+    # One personalized request is one X-Message-Id for all its recipients.
+    with hook_app.app_context():
+        rows = [
+            {"key": f"fan:{n}", "to": f"r{n}@example.com", "status": "sent", "events": []}
+            for n in range(3)
+        ]
+        for stored in rows:
+            stored.update(created_at=T0, provider_message_id="batch01")
+        get_db().email_log.insert_many(rows)
+    body = json.dumps(
+        [
+            {
+                "email": "R1@example.com",
+                "event": "open",
+                "timestamp": int(T0.timestamp()),
+                "sg_message_id": "batch01.filterdrecv-1.0",
+            }
+        ]
+    ).encode()
+    assert _post(hook_app, body, _signed(key_pair[0], body)).status_code == 204
+    with hook_app.app_context():
+        events = {r["to"]: [e["event"] for e in row(r["_id"])["events"]] for r in rows}
+    assert events == {"r0@example.com": [], "r1@example.com": ["open"], "r2@example.com": []}
+
+
 @pytest.mark.parametrize(
     ("event", "expected"),
     [

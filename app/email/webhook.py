@@ -88,10 +88,11 @@ def _row_filter(event: dict) -> dict | None:
             return {"_id": ObjectId(log_id)}
         except InvalidId:
             pass
-    message_id = event.get("sg_message_id")
-    if isinstance(message_id, str) and message_id:
-        # sg_message_id is the X-Message-Id we stored plus a ".filter…" suffix.
-        return {"provider_message_id": message_id.split(".", 1)[0]}
+    message_id, email = event.get("sg_message_id"), event.get("email")
+    if isinstance(message_id, str) and message_id and isinstance(email, str):
+        # sg_message_id is the X-Message-Id we stored plus a ".filter…" suffix. The requests
+        # of a fan-out share one X-Message-Id: the address tells its rows apart.
+        return {"to": email.strip().lower(), "provider_message_id": message_id.split(".", 1)[0]}
     return None
 
 
