@@ -221,8 +221,9 @@ def test_a_sweep_that_dies_after_writing_its_rows_is_caught_up_once(
         return real_send(*args, **kwargs)
 
     monkeypatch.setattr(reminders.delivery, "send_claimed", crash_once)
-    with pytest.raises(ConnectionError):
+    with pytest.raises(reminders.SweepFailed) as failed:
         reminders.sweep(due)
+    assert isinstance(failed.value.__cause__.__cause__, ConnectionError)
     key = reminder_key("24h", meeting["_id"], start)
     assert _reminder_keys() == [key]
     assert get_db().email_log.find_one({"key": key})["status"] == "sending"

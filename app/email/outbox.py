@@ -20,6 +20,7 @@ import contextvars
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bson import ObjectId
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -216,22 +217,35 @@ def queue_email(email_type: str, key: str, user_id: str, context: dict) -> dict:
     return queue_to_recipient(email_type, key, recipient_for_user(user_id), context or {})
 
 
-def queue_many(emails: list[Email], *, claim: bool = False) -> list[dict]:
-    """queue_to_recipient for many emails in one write (a fan-out): keys that exist already
-    (written before, or by a run racing this one) keep their row and send nothing new.
-    With `claim`, the rows to send are written already claimed, for the caller to send
-    (delivery.send_claimed); else their delivery is enqueued. Returns the rows it created."""
-    if not emails:
-        return []
+class Prepared(NamedTuple):
+    """A fan-out's rows, composed and not yet written, with their Templates."""
+
+    rows: list[dict]
+    templates: list[Template]
+
+
+def prepare_many(emails: list[Email]) -> Prepared:
+    """Gate and compose a fan-out's emails (the CPU part of `queue_many`; no database write),
+    so a caller can compose the next step while the last one is written and sent."""
     now = clock.now()
     built = [_row(email, now) for email in emails]
+    return Prepared(
+        [row for row, _template in built],
+        [template for _row_, template in built if template is not None],
+    )
+
+
+def write_many(prepared: Prepared, *, claim: bool = False) -> list[dict]:
+    """The write of `queue_many` for prepared rows; returns the rows it created."""
+    rows = prepared.rows
+    if not rows:
+        return []
     if claim:
-        lease = delivery.claimed(now)
-        for row, _template in built:
+        lease = delivery.claimed(clock.now())
+        for row in rows:
             if row["status"] == "pending":
                 row.update(lease)
-    _store_templates(template for _row_, template in built if template is not None)
-    rows = [row for row, _template in built]
+    _store_templates(prepared.templates)
     collection = get_db().email_log
     try:
         collection.insert_many(rows, ordered=False)
@@ -247,6 +261,14 @@ def queue_many(emails: list[Email], *, claim: bool = False) -> list[dict]:
         _enqueue(created, enqueue=True)
     log.info("%d email(s) queued of %d in a fan-out", len(created), len(rows))
     return created
+
+
+def queue_many(emails: list[Email], *, claim: bool = False) -> list[dict]:
+    """queue_to_recipient for many emails in one write (a fan-out): keys that exist already
+    (written before, or by a run racing this one) keep their row and send nothing new.
+    With `claim`, the rows to send are written already claimed, for the caller to send
+    (delivery.send_claimed); else their delivery is enqueued. Returns the rows it created."""
+    return write_many(prepare_many(emails), claim=claim)
 
 
 def template_of(template_id: str) -> dict | None:
