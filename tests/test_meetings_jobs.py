@@ -238,3 +238,30 @@ def test_a_sweep_that_dies_after_writing_its_rows_is_caught_up_once(
     assert _reminders_sent(fake_sendgrid) == 1
     assert reminders.sweep(due + timedelta(minutes=30))["24h"] == 0
     assert _reminders_sent(fake_sendgrid) == 1
+
+
+def test_a_step_that_cannot_be_composed_does_not_hold_back_the_next(
+    ctx, frozen_clock, monkeypatch, run_worker, fake_sendgrid
+):
+    start = clock.now() + timedelta(hours=30)
+    for _ in range(2):
+        meetings.create_meeting(_user(ctx), start, 30)
+    run_worker(ctx)  # their invitations
+    monkeypatch.setattr(reminders.delivery, "BATCH_SIZE", 1)  # one meeting a step
+    real_prepare = reminders.outbox.prepare_many
+    calls = {"n": 0}
+
+    def fail_first(emails):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ValueError("a template that cannot be rendered")
+        return real_prepare(emails)
+
+    monkeypatch.setattr(reminders.outbox, "prepare_many", fail_first)
+    due = start - timedelta(hours=24)
+    frozen_clock.set_now(due)
+    with pytest.raises(reminders.SweepFailed) as failed:
+        reminders.sweep(due)
+    assert isinstance(failed.value.__cause__.__cause__, ValueError)
+    assert len(_reminder_keys()) == 1
+    assert _reminders_sent(fake_sendgrid) == 1

@@ -165,13 +165,17 @@ def send_batch(kind: Kind, meetings: list[dict], now: datetime) -> int:
     written = 0
     failures: list[Exception] = []
 
+    def failed(exc: Exception) -> None:
+        # One bad step does not hold back the others; raised below.
+        log.exception("reminders %s: a step could not be written or sent", kind.name)
+        failures.append(exc)
+
     def settle(step: Future) -> None:
         nonlocal written
         try:
             written += step.result()
-        except Exception as exc:  # one bad step does not hold back the others; raised below
-            log.exception("reminders %s: a step could not be written or sent", kind.name)
-            failures.append(exc)
+        except Exception as exc:
+            failed(exc)
 
     app = current_app._get_current_object()
 
@@ -189,7 +193,11 @@ def send_batch(kind: Kind, meetings: list[dict], now: datetime) -> int:
                     continue  # the account was deleted with its meetings a moment ago
                 context = {"meeting_id": str(meeting["_id"]), "kind": kind.name, "meeting": meeting}
                 emails.append(Email("meeting_reminder", key, recipient_from_user(user), context))
-            prepared = outbox.prepare_many(emails)
+            try:
+                prepared = outbox.prepare_many(emails)
+            except Exception as exc:
+                failed(exc)
+                continue
             if len(in_flight) == STEPS_IN_FLIGHT:
                 settle(in_flight.popleft())
             # The copied context keeps the job's log fields in the step's lines.
