@@ -227,8 +227,8 @@ def test_a_limited_request_costs_one_redis_round_trip(make_app, redis_url):
 
 @pytest.mark.parametrize("limits_on", [False, True])
 def test_a_signed_in_chat_request_adds_only_the_limiters_script(make_app, redis_url, limits_on):
-    # The chat limit keys on the user, so the token is verified before the view verifies it
-    # again: the blocklist is still asked once, and the limiter adds its one script.
+    # The chat limit keys on the user, so the limiter verifies the token and the view reuses
+    # that: the blocklist is asked once, and the limiter adds its one script.
     app = make_app(RATELIMIT_ENABLED=limits_on)
     make_user(app)
     client = app.test_client()
@@ -238,3 +238,40 @@ def test_a_signed_in_chat_request_adds_only_the_limiters_script(make_app, redis_
         response = client.get("/api/v1/chat/history", headers=bearer(token))
     assert response.status_code == 200
     assert sorted(seen.commands) == (["EVALSHA", "EXISTS"] if limits_on else ["EXISTS"])
+
+
+@pytest.mark.parametrize("limits_on", [False, True])
+def test_a_signed_in_chat_request_decodes_its_token_once(make_app, monkeypatch, limits_on):
+    import flask_jwt_extended.view_decorators as views
+
+    decoded = []
+    decode = views.decode_token
+    monkeypatch.setattr(
+        views, "decode_token", lambda *a, **kw: decoded.append(1) or decode(*a, **kw)
+    )
+    app = make_app(RATELIMIT_ENABLED=limits_on)
+    make_user(app)
+    client = app.test_client()
+    token = login(client)["access_token"]
+    assert client.get("/api/v1/chat/history", headers=bearer(token)).status_code == 200
+    assert len(decoded) == 1
+
+
+@pytest.mark.parametrize(
+    "headers, code",
+    [({}, "token_missing"), ({"Authorization": "Bearer nonsense"}, "token_invalid")],
+)
+def test_the_chat_limiter_leaves_a_missing_or_bad_token_to_the_view(make_app, headers, code):
+    app = make_app(RATELIMIT_ENABLED=True)
+    response = app.test_client().get("/api/v1/chat/history", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == code
+
+
+def test_a_refresh_token_does_not_open_the_chat(make_app):
+    app = make_app(RATELIMIT_ENABLED=True)
+    make_user(app)
+    client = app.test_client()
+    refresh = login(client)["refresh_token"]
+    response = client.get("/api/v1/chat/history", headers=bearer(refresh))
+    assert response.status_code == 401

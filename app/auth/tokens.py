@@ -145,15 +145,6 @@ def _lookup_user(_header, payload):
 
 @jwt.token_in_blocklist_loader
 def _is_revoked(_header, payload) -> bool:
-    # A request may verify its token twice (the chat limiter keys on the user, then the view):
-    # the blocklist is asked once.
-    answers = g.setdefault("_token_revoked", {})
-    if payload["jti"] not in answers:
-        answers[payload["jti"]] = _revoked(payload)
-    return answers[payload["jti"]]
-
-
-def _revoked(payload: dict) -> bool:
     user = load_user(payload["sub"])
     if user is None or payload.get("tv") != user.get("token_version", 0):
         return True

@@ -1,8 +1,9 @@
 """/api/v1/chat: access, history and send, each limited to 30 a minute per user."""
 
-from flask_jwt_extended import current_user, jwt_required
+from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
+from app.auth.decorators import access_required
 from app.chat import service
 from app.chat.schemas import AccessSchema, HistoryArgs, HistorySchema, SendResultSchema, SendSchema
 from app.errors import ErrorSchema
@@ -16,7 +17,7 @@ CHAT_LIMIT = "30/minute"
 
 @blp.route("/access", methods=["GET"])
 @limiter.limit(CHAT_LIMIT, key_func=user_or_ip)
-@jwt_required()
+@access_required
 @blp.response(200, AccessSchema)
 @blp.doc(security=BEARER)
 def access():
@@ -26,7 +27,7 @@ def access():
 
 @blp.route("/history", methods=["GET"])
 @limiter.limit(CHAT_LIMIT, key_func=user_or_ip)
-@jwt_required()
+@access_required
 @blp.arguments(HistoryArgs, location="query")
 @blp.response(200, HistorySchema)
 @blp.doc(security=BEARER)
@@ -39,7 +40,7 @@ def history(args):
 
 @blp.route("/send", methods=["POST"])
 @limiter.limit(CHAT_LIMIT, key_func=user_or_ip)
-@jwt_required()
+@access_required
 @blp.arguments(SendSchema, example={"message": "I ran 5k today!"})
 @blp.response(201, SendResultSchema)
 @blp.alt_response(403, schema=ErrorSchema, description="chat_locked: outside a meeting")
