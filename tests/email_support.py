@@ -41,7 +41,9 @@ class FakeSendGrid:
         self._count = 0
         self._open = threading.Event()
         self._open.set()
-        self.waiting = 0
+        # Requests past their latency and kept back only by hold(): none of them is answered
+        # before release(), where a request still waiting out its latency may be answering now.
+        self.held = 0
         self.server = FakeServer(self._respond)
 
     def hold(self) -> None:
@@ -54,20 +56,24 @@ class FakeSendGrid:
 
     def _wait(self, connection) -> None:
         deadline = time.monotonic() + self.latency
-        with self._lock:
-            self.waiting += 1
+        held = False
         try:
             while time.monotonic() < deadline or not self._open.is_set():
                 if connection is not None and client_gone(connection):
                     raise ClientGone()
+                if not held and time.monotonic() >= deadline and not self._open.is_set():
+                    held = True
+                    with self._lock:
+                        self.held += 1
                 time.sleep(min(0.02, max(deadline - time.monotonic(), 0.005)))
             # Once more after the wait: a client killed while held (and the hold then lifted)
             # must not be answered, and so not counted as accepted.
             if connection is not None and client_gone(connection):
                 raise ClientGone()
         finally:
-            with self._lock:
-                self.waiting -= 1
+            if held:
+                with self._lock:
+                    self.held -= 1
 
     def _respond(self, recorded):
         with self._lock:

@@ -131,11 +131,13 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(drill):
     wait_until(lambda: drill.accepted() >= 60, 60, "sending never started")
     # Kill while requests are in flight and the ones before them are recorded: the provider
     # has not answered those in flight, so it has not accepted them. Each of the two sending
-    # threads records its answer before it sends the next request, so with two requests held
-    # every answered one is recorded (a kill between an answer and its record would send
-    # those emails again: no sender can tell that case from an unanswered request).
+    # threads records its answer before it sends the next request, so once two requests are
+    # held (past their latency, kept back only by the hold) every answered one is recorded.
+    # A kill between an answer and its record would send those emails again: no sender can
+    # tell that case from an unanswered request. A request still in its latency wait when
+    # the hold began may be answering already, so it does not count as held.
     drill.fake.hold()
-    wait_until(lambda: drill.fake.waiting >= 2, 10, "two requests were never in flight")
+    wait_until(lambda: drill.fake.held >= 2, 10, "two requests were never held")
     drill.stack.kill("worker")
     drill.fake.release()
     assert drill.statuses()["sent"] < BATCH
