@@ -139,6 +139,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(drill):
     drill.fake.hold()
     wait_until(lambda: drill.fake.held >= 2, 10, "two requests were never held")
     drill.stack.kill("worker")
+    # A killed multi-threaded process reads as a zombie before its last thread has closed its
+    # sockets: lift the hold only once the fake has seen both clients hang up.
+    wait_until(lambda: drill.fake.held == 0, 10, "the killed worker's requests never hung up")
     drill.fake.release()
     assert drill.statuses()["sent"] < BATCH
     drill.start_worker()
