@@ -7,7 +7,6 @@ never imported, and it is never a production dependency (production uses MongoDB
 
 import contextlib
 import ctypes
-import os
 import shutil
 import signal
 import socket
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pymongo
 import redis
+
+from app.processes import alive  # noqa: F401  (the launcher and tests read it here)
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 60
@@ -241,15 +242,3 @@ def running(server: Server, tie_to_parent: bool = False):
         yield server
     finally:
         server.stop()
-
-
-def alive(pid: int) -> bool:
-    """Whether `pid` is a live process (a zombie counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    status = Path(f"/proc/{pid}/status")
-    return not status.exists() or "State:\tZ" not in status.read_text()

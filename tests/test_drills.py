@@ -14,6 +14,7 @@ from bson import ObjectId
 from rq import Queue
 from rq.job import Job
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry
+from rq.scheduler import RQScheduler
 from rq_scheduler import Scheduler
 
 from app import clock
@@ -138,6 +139,14 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(drill):
     # the hold began may be answering already, so it does not count as held.
     drill.fake.hold()
     wait_until(lambda: drill.fake.held >= 2, 10, "two requests were never held")
+    lock = RQScheduler.get_locking_key("email")
+    killed_scheduler = drill.conn.get(lock)
+    print(
+        "DEBUG",
+        killed_scheduler,
+        drill.conn.hgetall(b"rq:scheduler:" + killed_scheduler),
+        drill.conn.keys("rq:scheduler*"),
+    )
     drill.stack.kill("worker")
     # A killed multi-threaded process reads as a zombie before its last thread has closed its
     # sockets: lift the hold only once the fake has seen both clients hang up.
@@ -145,6 +154,13 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(drill):
     drill.fake.release()
     assert drill.statuses()["sent"] < BATCH
     drill.start_worker()
+    # The killed scheduler's locks would hold for their TTL; the new worker frees them, so
+    # the chase of the killed worker's leases (a scheduled job) runs when the leases end.
+    wait_until(
+        lambda: drill.conn.get(lock) not in (None, killed_scheduler),
+        10,
+        "the new worker's scheduler never took over",
+    )
     wait_until(
         lambda: drill.statuses()["sent"] == BATCH,
         150,

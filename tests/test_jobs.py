@@ -1,10 +1,21 @@
 """The job plumbing on the real test Redis with a real burst worker."""
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
 from rq import Queue
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
 from app import queue as job_queue
+from app.jobs.workers import release_dead_schedulers
+from app.queue import QUEUES
 
 
 def test_health_check_runs_on_a_burst_worker(app, run_worker, redis_conn):
@@ -63,3 +74,48 @@ def test_unknown_queue_is_refused(app):
 
     with app.app_context(), pytest.raises(ValueError):
         job_queue.get_queue("nope")
+
+
+def _scheduler_lock(redis_conn, owner: str, hostname: str, pid: int) -> None:
+    """Locks of every queue held by scheduler `owner`, registered as RQ registers one."""
+    redis_conn.hset(SCHEDULER_KEY_TEMPLATE % owner, mapping={"hostname": hostname, "pid": str(pid)})
+    for name in QUEUES:
+        redis_conn.set(RQScheduler.get_locking_key(name), owner, ex=61)
+
+
+_UNREAPED: list[subprocess.Popen] = []
+
+
+def _gone_pid(reaped: bool = True) -> int:
+    """The pid of a process that has exited: reaped, or a zombie nobody has waited for (as a
+    killed worker's scheduler is, under a parent that does not reap orphans)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    if reaped:
+        process.wait()
+    else:
+        _UNREAPED.append(process)  # a Popen collected would be reaped
+        while "State:\tZ" not in Path(f"/proc/{process.pid}/status").read_text():
+            time.sleep(0.01)
+    return process.pid
+
+
+@pytest.mark.parametrize("reaped", [True, False], ids=["reaped", "zombie"])
+def test_a_starting_worker_frees_the_locks_of_a_dead_scheduler_on_its_host(redis_conn, reaped):
+    _scheduler_lock(redis_conn, "killed", socket.gethostname(), _gone_pid(reaped))
+    assert release_dead_schedulers(redis_conn) == list(QUEUES)
+    assert not any(redis_conn.exists(RQScheduler.get_locking_key(name)) for name in QUEUES)
+
+
+@pytest.mark.parametrize(
+    "where", ["alive-here", "other-host", "unregistered"], ids=lambda where: where
+)
+def test_a_live_remote_or_unregistered_scheduler_keeps_its_locks(redis_conn, where):
+    if where == "alive-here":
+        _scheduler_lock(redis_conn, "live", socket.gethostname(), os.getpid())
+    elif where == "other-host":
+        _scheduler_lock(redis_conn, "live", "another-dyno", _gone_pid())
+    else:
+        _scheduler_lock(redis_conn, "live", socket.gethostname(), _gone_pid())
+        redis_conn.delete(SCHEDULER_KEY_TEMPLATE % "live")
+    assert release_dead_schedulers(redis_conn) == []
+    assert all(redis_conn.get(RQScheduler.get_locking_key(name)) == b"live" for name in QUEUES)

@@ -9,19 +9,29 @@ its loop; `serve` then builds a new worker after a backoff, so the process (whic
 the dyno manager watches) never exits on an outage. A Redis that lost our registration (a
 flush, or a restart with an empty database) is told again on the next heartbeat, so
 /health/ready recovers by itself.
+
+A worker killed outright (SIGKILL, out of memory) leaves its scheduler's locks in Redis for
+their 61 s TTL, and RQ's next attempt to take them comes a maintenance interval later: for up
+to two minutes nothing scheduled (exact-time reminders, retries, lease chases) would move. A
+worker starting on the same host frees the locks whose scheduler process is gone (the lock
+names the scheduler, whose record in Redis gives its host and pid), so it schedules at once.
 """
 
 import contextlib
 import logging
 import os
 import signal
+import socket
 import time
 
 import redis
 from rq import worker_registration
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
+from rq.scripts import release_lock
 from rq.worker import HerokuWorker
 
 from app import shutdown
+from app.processes import alive
 from app.queue import QUEUES, enqueue
 
 log = logging.getLogger(__name__)
@@ -115,6 +125,28 @@ def _catch_up_on_start(app) -> None:
         log.warning("outbox catch-up not enqueued at start: %s", exc)
 
 
+def release_dead_schedulers(connection, queues=QUEUES) -> list[str]:
+    """Free the scheduler locks of `queues` held by a scheduler process of this host that no
+    longer exists; returns the queues freed. A lock whose holder is elsewhere, alive, or not
+    registered yet is left to its TTL."""
+    hostname = socket.gethostname()
+    freed = []
+    for queue in queues:
+        key = RQScheduler.get_locking_key(queue)
+        owner = connection.get(key)
+        if owner is None:
+            continue
+        host, pid = connection.hmget(SCHEDULER_KEY_TEMPLATE % owner.decode(), "hostname", "pid")
+        if host is None or host.decode() != hostname or not pid:
+            continue
+        # Compare-and-delete: a lock taken by a new scheduler meanwhile stays.
+        if not alive(int(pid)) and release_lock(connection, key, owner.decode()):
+            freed.append(queue)
+    if freed:
+        log.warning("scheduler locks of %s freed: their scheduler process is gone", freed)
+    return freed
+
+
 def serve(app, queues=QUEUES) -> None:
     """Run workers until SIGTERM: a loop that ends for any other reason (Redis gone, an error
     RQ does not survive) is followed by a new worker after a growing pause."""
@@ -126,6 +158,7 @@ def serve(app, queues=QUEUES) -> None:
         started = time.monotonic()
         try:
             worker = build_worker(app, queues)  # RQ names its connection here: Redis needed
+            release_dead_schedulers(worker.connection, queues)
             worker.work(with_scheduler=True, logging_level=app.config["LOG_LEVEL"])
         except (redis.RedisError, OSError) as exc:
             log.warning("worker could not run: %s: %s", type(exc).__name__, exc)
