@@ -5,10 +5,11 @@ forward one minute at a time."""
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from crontab import CronTab
 from rq import Queue
+from rq.registry import ScheduledJobRegistry
 
 from app import clock
 from app.db import get_db
@@ -55,6 +56,7 @@ class Outcome:
     sendgrid_keys: list[str] = field(default_factory=list)
     seconds: float = 0.0
     flush_at: datetime | None = None
+    minutes: int = 0  # simulated minutes the run stopped at (the others had nothing due)
 
 
 def _minute(t0: datetime, rng: random.Random, low: timedelta, high: timedelta) -> datetime:
@@ -132,7 +134,36 @@ def _due_recurring(scheduler: RecurringScheduler, now: datetime) -> None:
 
 def _drain(app, connection) -> None:
     if any(Queue(name, connection=connection).count for name in QUEUES):
-        BurstWorker.for_app(app, connection).work(burst=True, logging_level="WARNING")
+        # RQ's scheduler moves jobs by the wall clock, years before the simulated one: it would
+        # move nothing. release_due moves them by the simulated clock instead.
+        BurstWorker.for_app(app, connection).work(
+            burst=True, with_scheduler=False, logging_level="WARNING"
+        )
+
+
+def _next_minute(now: datetime, scheduler: RecurringScheduler, connection, moments) -> datetime:
+    """The next minute anything can happen: an event or the flush (`moments`), a cron entry
+    of the scheduler's table, or a job due in RQ's scheduled registries. Every minute before
+    it would only reconcile an unchanged table and find nothing due, so the run skips it."""
+    naive = now.replace(tzinfo=None)
+    later = [moment for moment in moments if moment > now]
+    later += [
+        now + timedelta(seconds=CronTab(job.meta["cron_string"]).next(naive, default_utc=True))
+        for job in scheduler.get_jobs()
+    ]
+    for name in QUEUES:
+        first = connection.zrange(
+            ScheduledJobRegistry(name, connection=connection).key, 0, 0, withscores=True
+        )
+        if first:
+            later.append(datetime.fromtimestamp(first[0][1], UTC))
+    step = timedelta(minutes=1)
+    if not later:
+        return now + step
+    soonest = min(later)
+    # A job due within a minute is moved at the first whole minute at or after it.
+    whole = soonest.replace(second=0, microsecond=0)
+    return max(now + step, whole if whole == soonest else whole + step)
 
 
 def simulate(app, connection, fake_sendgrid, t0: datetime, seed: int, flush: bool) -> Outcome:
@@ -153,8 +184,9 @@ def simulate(app, connection, fake_sendgrid, t0: datetime, seed: int, flush: boo
     latest = int((SPAN - timedelta(hours=12)).total_seconds() // 60)
     flush_at = t0 + timedelta(minutes=rng.randint(6 * 60, latest)) if flush else None
     scheduler = RecurringScheduler(connection=connection)
+    moments = sorted([*events, *([flush_at] if flush_at else [])])
     started = time.perf_counter()
-    now = t0
+    now, minutes = t0, 0
     while now <= t0 + HORIZON:
         clock.set_now(now)
         if now == flush_at:
@@ -164,8 +196,10 @@ def simulate(app, connection, fake_sendgrid, t0: datetime, seed: int, flush: boo
         _due_recurring(scheduler, now)
         release_due(connection, now)
         _drain(app, connection)
-        now += timedelta(minutes=1)
+        minutes += 1
+        now = _next_minute(now, scheduler, connection, moments)
     outcome = Outcome(plans, eligible, seconds=time.perf_counter() - started, flush_at=flush_at)
+    outcome.minutes = minutes
     outcome.rows = {
         row["key"]: row for row in get_db().email_log.find({"type": "meeting_reminder"})
     }

@@ -19,7 +19,7 @@ def _report(capsys, outcome, sent: int) -> None:
     with capsys.disabled():
         print(
             f"\n[reminder property] {MEETINGS} meetings over {HORIZON.total_seconds() / 3600:.0f} "
-            f"simulated hours{flushed}: {sent} "
+            f"simulated hours ({outcome.minutes} minutes with something due){flushed}: {sent} "
             f"reminders sent, {len(outcome.rows)} reminder rows, run time {outcome.seconds:.0f} s"
         )
 
