@@ -1,9 +1,18 @@
 """Helpers for tests that need users and tokens."""
 
+from functools import cache
+
 from app.passwords import hash_password
 from app.users.service import create_user
 
 PASSWORD = "correct horse battery"
+
+
+@cache
+def _hash(password: str) -> str:
+    # An argon2 hash takes ~50 ms; users made directly share one per password (each row still
+    # verifies through the real hasher at login).
+    return hash_password(password)
 
 
 def make_user(app, email="ada@example.com", password=PASSWORD, name="Ada", **fields) -> dict:
@@ -11,7 +20,7 @@ def make_user(app, email="ada@example.com", password=PASSWORD, name="Ada", **fie
     from app.db import get_db
 
     with app.app_context():
-        user = create_user(email, name, password_hash=hash_password(password) if password else None)
+        user = create_user(email, name, password_hash=_hash(password) if password else None)
         if fields:
             get_db().users.update_one({"_id": user["_id"]}, {"$set": fields})
             user.update(fields)
