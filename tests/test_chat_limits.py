@@ -1,7 +1,5 @@
 """30 requests a minute per user on each chat route, whatever the IP."""
 
-import time
-
 import pytest
 
 from tests.chat_support import CHAT, chat_user
@@ -13,13 +11,8 @@ ROUTES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def steady_window():
-    """Start well inside a clock minute: the sliding-window counter weighs the previous
-    minute's count, so exact counts straddling a boundary would be approximate."""
-    into_minute = time.time() % 60
-    if into_minute > 40:
-        time.sleep(60 - into_minute + 0.5)
+# Exact counts: each test starts well inside a clock minute (conftest.steady_window).
+pytestmark = pytest.mark.usefixtures("steady_window")
 
 
 def _call(client, route, headers, ip):

@@ -24,13 +24,8 @@ def _login_statuses(client, count, **kwargs) -> list[int]:
     return [client.post(LOGIN, json=ATTEMPT, **kwargs).status_code for _ in range(count)]
 
 
-@pytest.fixture(autouse=True)
-def steady_window():
-    """Start each test well inside a clock minute: the sliding-window counter weighs the
-    previous minute's count, so exact counts straddling a boundary would be approximate."""
-    into_minute = time.time() % 60
-    if into_minute > 40:
-        time.sleep(60 - into_minute + 0.5)
+# Exact counts: each test starts well inside a clock minute (conftest.steady_window).
+pytestmark = pytest.mark.usefixtures("steady_window")
 
 
 @pytest.fixture
