@@ -18,8 +18,6 @@ from pathlib import Path
 import pymongo
 import redis
 
-from app.processes import alive  # noqa: F401  (the launcher and tests read it here)
-
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 15

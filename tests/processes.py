@@ -14,7 +14,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from app.config import ROOT, testing_secrets
-from devtools.services import alive, free_port
+from app.processes import alive
+from devtools.services import free_port
 
 BIN = Path(sys.executable).parent
 COMMANDS = {

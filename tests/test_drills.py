@@ -141,12 +141,6 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(drill):
     wait_until(lambda: drill.fake.held >= 2, 10, "two requests were never held")
     lock = RQScheduler.get_locking_key("email")
     killed_scheduler = drill.conn.get(lock)
-    print(
-        "DEBUG",
-        killed_scheduler,
-        drill.conn.hgetall(b"rq:scheduler:" + killed_scheduler),
-        drill.conn.keys("rq:scheduler*"),
-    )
     drill.stack.kill("worker")
     # A killed multi-threaded process reads as a zombie before its last thread has closed its
     # sockets: lift the hold only once the fake has seen both clients hang up.

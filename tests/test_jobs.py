@@ -5,7 +5,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from rq import Queue
@@ -15,6 +14,7 @@ from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
 from app import queue as job_queue
 from app.jobs.workers import release_dead_schedulers
+from app.processes import alive
 from app.queue import QUEUES
 
 
@@ -94,7 +94,7 @@ def _gone_pid(reaped: bool = True) -> int:
         process.wait()
     else:
         _UNREAPED.append(process)  # a Popen collected would be reaped
-        while "State:\tZ" not in Path(f"/proc/{process.pid}/status").read_text():
+        while alive(process.pid):
             time.sleep(0.01)
     return process.pid
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from app.config import ROOT
-from devtools.services import alive, free_port
+from app.processes import alive
+from devtools.services import free_port
 from tests.processes import children
 
 BIN = Path(sys.executable).parent

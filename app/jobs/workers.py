@@ -136,11 +136,12 @@ def release_dead_schedulers(connection, queues=QUEUES) -> list[str]:
         owner = connection.get(key)
         if owner is None:
             continue
-        host, pid = connection.hmget(SCHEDULER_KEY_TEMPLATE % owner.decode(), "hostname", "pid")
+        owner = owner.decode()
+        host, pid = connection.hmget(SCHEDULER_KEY_TEMPLATE % owner, "hostname", "pid")
         if host is None or host.decode() != hostname or not pid:
             continue
         # Compare-and-delete: a lock taken by a new scheduler meanwhile stays.
-        if not alive(int(pid)) and release_lock(connection, key, owner.decode()):
+        if not alive(int(pid)) and release_lock(connection, key, owner):
             freed.append(queue)
     if freed:
         log.warning("scheduler locks of %s freed: their scheduler process is gone", freed)
