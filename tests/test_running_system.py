@@ -139,7 +139,11 @@ def test_metrics_agree_across_web_workers_and_move_while_a_fan_out_runs(
         "goalgetter_http_requests_total",
         (("method", "GET"), ("route", "/api/v1/health"), ("status", "200")),
     )
-    counted = _scrape(stack).get(health, 0)
+    # wait_serving's one /health may sit in another worker's buffer for up to FLUSH_S.
+    counted = wait_until(
+        lambda: _scrape(stack).get(health), Buffer.FLUSH_S + 5, "wait_serving's /health not counted"
+    )
+    assert counted == 1
     for _ in range(30):
         assert stack.get("/health")[0] == 200
     wait_until(
