@@ -68,6 +68,14 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def survivors(pids: list[int], timeout: float) -> list[int]:
+    """Those of `pids` still alive after waiting up to `timeout` for all of them to go."""
+    deadline = time.monotonic() + timeout
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [pid for pid in pids if alive(pid)]
+
+
 def wait_until(condition, timeout: float, message, step: float = 0.1):
     """Poll `condition` until it is truthy (returned); fail with `message` (a string, or a
     function called at the failure) after `timeout`."""
@@ -137,9 +145,7 @@ class Stack:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         process.wait()
-        deadline = time.monotonic() + 10
-        while any(alive(pid) for pid in family) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        survivors(family, 10)
 
     def stop(self, name: str, timeout: float = 40) -> int:
         """SIGTERM `name` and wait for it (SIGKILL after `timeout`); returns its exit code."""

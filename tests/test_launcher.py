@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 
 from app.config import ROOT
-from app.processes import alive
 from devtools.services import free_port
-from tests.processes import children
+from tests.processes import children, survivors
 
 BIN = Path(sys.executable).parent
 ACCOUNT = {"email": "kept@example.com", "password": "a-long-password", "name": "Kept"}
@@ -79,10 +78,7 @@ class Run:
         family = self.family()
         self.process.send_signal(signal.SIGINT)
         code = self.process.wait(timeout=60)
-        deadline = time.monotonic() + 15
-        while any(alive(pid) for pid in family) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        self.left = [pid for pid in family if alive(pid)]
+        self.left = survivors(family, 15)
         return code
 
 
