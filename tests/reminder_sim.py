@@ -198,8 +198,9 @@ def simulate(app, connection, fake_sendgrid, t0: datetime, seed: int, flush: boo
         _drain(app, connection)
         minutes += 1
         now = _next_minute(now, scheduler, connection, moments)
-    outcome = Outcome(plans, eligible, seconds=time.perf_counter() - started, flush_at=flush_at)
-    outcome.minutes = minutes
+    outcome = Outcome(
+        plans, eligible, seconds=time.perf_counter() - started, flush_at=flush_at, minutes=minutes
+    )
     outcome.rows = {
         row["key"]: row for row in get_db().email_log.find({"type": "meeting_reminder"})
     }

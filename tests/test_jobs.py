@@ -4,7 +4,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 from rq import Queue
@@ -14,8 +13,8 @@ from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
 from app import queue as job_queue
 from app.jobs.workers import release_dead_schedulers
-from app.processes import alive
 from app.queue import QUEUES
+from tests.processes import survivors
 
 
 def test_health_check_runs_on_a_burst_worker(app, run_worker, redis_conn):
@@ -94,8 +93,7 @@ def _gone_pid(reaped: bool = True) -> int:
         process.wait()
     else:
         _UNREAPED.append(process)  # a Popen collected would be reaped
-        while alive(process.pid):
-            time.sleep(0.01)
+        assert not survivors([process.pid], 10), "the child never exited"
     return process.pid
 
 
