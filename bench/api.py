@@ -1,7 +1,9 @@
 """The limiter's cost: GET /api/v1/chat/history (authenticated, a page of messages) under
-gunicorn as production runs it (gunicorn.conf.py), loaded by wrk, with the rate limiter off
-and on, both served side by side and measured in turns. Users rotate so no request is refused:
-the figure is the cost of counting, not of 429s. Run: .venv/bin/python -m bench.api"""
+gunicorn as production runs it (gunicorn.conf.py), loaded by wrk, with the rate limiter off,
+on (one Redis script a request) and counting in each process's memory (no Redis at all: the
+floor any local pre-counting scheme could reach), all served side by side and measured in
+turns. Users rotate so no request is refused: the figure is the cost of counting, not of
+429s. Run: .venv/bin/python -m bench.api"""
 
 import os
 import re
@@ -33,9 +35,12 @@ SECONDS = 4
 RUNS = 7
 # One client alone (the latency a user sees) and eight at once (the workers saturated).
 CONNECTIONS = (1, 8)
+LIMITED = {"RATELIMIT_ENABLED": "true", "RATE_LIMIT_PER_MINUTE": str(10**9)}
+# (name, settings, WSGI app)
 MODES = (
-    ("limiter off", {"RATELIMIT_ENABLED": "false"}),
-    ("limiter on", {"RATELIMIT_ENABLED": "true", "RATE_LIMIT_PER_MINUTE": str(10**9)}),
+    ("limiter off", {"RATELIMIT_ENABLED": "false"}, "wsgi:app"),
+    ("limiter on", LIMITED, "wsgi:app"),
+    ("limiter in-process", LIMITED, "bench.wsgi_local_limiter:app"),
 )
 ROTATE = """
 local tokens, n = {}, 0
@@ -94,11 +99,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(mongo_url: str, redis_url: str, env: dict) -> tuple[subprocess.Popen, int]:
-    """gunicorn -c gunicorn.conf.py wsgi:app, ready (it answered /health) and warmed up."""
+def serve(mongo_url: str, redis_url: str, env: dict, wsgi: str) -> tuple[subprocess.Popen, int]:
+    """gunicorn -c gunicorn.conf.py `wsgi`, ready (it answered /health)."""
     port = free_port()
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", wsgi],
         cwd=common.ROOT,
         env={
             **os.environ,
@@ -164,9 +169,9 @@ def main() -> None:
             cpu_ms = (common.cpu_seconds(process.pid) - before) * 1000 / (rate * SECONDS)
             return rate, p50, cpu_ms
 
-        # Both modes are served side by side for the whole benchmark and measured in turns
-        # (off-on, then on-off), so the machine's drift and boot order favour neither.
-        served = {name: serve(mongo_url, redis_url, env) for name, env in MODES}
+        # The modes are served side by side for the whole benchmark and measured in turns
+        # (in order, then reversed), so the machine's drift and boot order favour none.
+        served = {name: serve(mongo_url, redis_url, env, wsgi) for name, env, wsgi in MODES}
         try:
             for name in served:
                 common.progress(f"api: {name}, warm-up")
