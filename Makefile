@@ -22,7 +22,7 @@ run: install
 test: install
 	APP_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
 
-# Every benchmark (about 15 minutes), or some: make bench BENCH="fanout api"
+# Every benchmark (about 30 minutes), or some: make bench BENCH="fanout api"
 bench: install
 	APP_ENV=test $(PY) -m bench $(BENCH)
 

@@ -6,7 +6,7 @@ import sys
 
 from bench import common
 
-BENCHMARKS = ("fanout", "reminder_burst", "api", "jobs")
+BENCHMARKS = ("fanout", "outbox_indexes", "reminder_burst", "api", "jobs")
 
 
 def main() -> None:
