@@ -23,7 +23,7 @@ from bson import ObjectId  # noqa: E402
 
 from app import clock, create_app  # noqa: E402
 from app.auth.tokens import token_pair  # noqa: E402
-from app.db import ensure_indexes, get_db  # noqa: E402
+from app.db import get_db  # noqa: E402
 from bench import common  # noqa: E402
 
 PATH = "/api/v1/chat/history?limit=20"
@@ -70,8 +70,7 @@ def seed(app) -> list[str]:
     now = clock.now()
     with app.app_context():
         db = get_db()
-        db.client.drop_database(db.name)
-        ensure_indexes()
+        common.reset_database(db)
         users = [
             {
                 "_id": ObjectId(),

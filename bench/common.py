@@ -10,19 +10,25 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
 import psutil
+import pymongo
 from bson import ObjectId
 
 from app import clock
 from app.config import ROOT, testing_secrets, testing_settings
+from app.db import ensure_indexes
+from app.reminder_kinds import KINDS
 from devtools.services import MongoServer, RedisServer, running
 from tests.email_support import API_KEY, FakeSendGrid
 
 RUNS = 3
+# Dropping thousands of indexed documents takes SecantusDB seconds on a slow day: more than
+# the app's 5 s operation timeout.
+RESET_TIMEOUT_S = 120
 
 
 class Servers(NamedTuple):
@@ -149,6 +155,21 @@ def make_users_and_meetings(db, count: int, start) -> list[ObjectId]:
         db.users.insert_many(users[chunk : chunk + 1000])
         db.meetings.insert_many(meetings[chunk : chunk + 1000])
     return [m["_id"] for m in meetings]
+
+
+def reset_database(db) -> None:
+    """An empty database with the service's indexes, for the next run."""
+    with pymongo.timeout(RESET_TIMEOUT_S):
+        db.client.drop_database(db.name)
+        ensure_indexes(db)
+
+
+def due_reminders(db, count: int) -> tuple[list[ObjectId], datetime, int]:
+    """`count` users with a meeting whose 24 h reminder fell due a minute ago (inside its
+    window); returns the meeting ids, their start and the due second's epoch."""
+    lead = KINDS["24h"].lead
+    start = (clock.now() + lead - timedelta(minutes=1)).replace(microsecond=0)
+    return make_users_and_meetings(db, count, start), start, int((start - lead).timestamp())
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:

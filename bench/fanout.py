@@ -9,22 +9,18 @@ from app.config import force_utc
 force_utc()
 
 import time  # noqa: E402
-from datetime import UTC, timedelta  # noqa: E402
+from datetime import UTC  # noqa: E402
 
-import pymongo  # noqa: E402
 from rq.job import Job, JobStatus  # noqa: E402
 
-from app import clock, create_app  # noqa: E402
-from app.db import ensure_indexes, get_db  # noqa: E402
+from app import create_app  # noqa: E402
+from app.db import get_db  # noqa: E402
 from app.queue import enqueue  # noqa: E402
 from app.redis import connection  # noqa: E402
 from bench import common  # noqa: E402
 from tests.email_support import FakeSendGrid  # noqa: E402
 
 LATENCIES = (0.1, 0.0)
-# Dropping thousands of indexed documents takes SecantusDB seconds on a slow day: more than
-# the app's 5 s operation timeout.
-DROP_TIMEOUT_S = 120
 # (name, emails, worker settings, one job per email)
 VARIANTS = (
     ("personalized, 1000 a request", 5000, {"SENDGRID_BATCH_SIZE": 1000}, False),
@@ -41,17 +37,13 @@ VARIANTS = (
 def one_run(app, fake: FakeSendGrid, emails: int, naive: bool, pids) -> tuple[float, list]:
     """Emails per second for one fan-out of `emails` reminders, and the CPU seconds per
     thousand emails each of `pids` used during it."""
-    with app.app_context(), pymongo.timeout(DROP_TIMEOUT_S):
+    with app.app_context():
         db = get_db()
-        db.client.drop_database(db.name)
-        ensure_indexes()
+        common.reset_database(db)
         connection(app.config["REDIS_URL"]).flushdb()
-        # Due a minute ago, so inside the 24 h reminder's window.
-        start = (clock.now() + timedelta(hours=24, minutes=-1)).replace(microsecond=0)
-        meeting_ids = common.make_users_and_meetings(db, emails, start)
+        meeting_ids, start, due = common.due_reminders(db, emails)
         fake.server.answered.clear()
         cpu = [common.cpu_seconds(pid) for pid in pids]
-        due = int((start - timedelta(hours=24)).timestamp())
         if naive:
             epoch = int(start.timestamp())
             jobs = [

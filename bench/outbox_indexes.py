@@ -8,15 +8,11 @@ from app.config import force_utc
 
 force_utc()
 
-from datetime import timedelta  # noqa: E402
 
-import pymongo  # noqa: E402
-
-from app import clock, create_app  # noqa: E402
-from app.db import ensure_indexes, get_db  # noqa: E402
+from app import create_app  # noqa: E402
+from app.db import get_db  # noqa: E402
 from app.jobs.meetings import send_due_reminders_task  # noqa: E402
 from bench import common  # noqa: E402
-from bench.fanout import DROP_TIMEOUT_S  # noqa: E402
 from tests.email_support import API_KEY, FakeSendGrid  # noqa: E402
 
 EMAILS = 5000
@@ -33,15 +29,12 @@ VARIANTS = (
 
 def one_run(app, mongo_pid: int, dropped: tuple[str, ...]) -> float:
     """Server CPU seconds per thousand emails of one fan-out of EMAILS reminders."""
-    with app.app_context(), pymongo.timeout(DROP_TIMEOUT_S):
+    with app.app_context():
         db = get_db()
-        db.client.drop_database(db.name)
-        ensure_indexes()
+        common.reset_database(db)
         for name in dropped:
             db.email_log.drop_index(name)
-        start = (clock.now() + timedelta(hours=24, minutes=-1)).replace(microsecond=0)
-        common.make_users_and_meetings(db, EMAILS, start)
-        due = int((start - timedelta(hours=24)).timestamp())
+        _meeting_ids, _start, due = common.due_reminders(db, EMAILS)
         before = common.cpu_seconds(mongo_pid)
         sent = send_due_reminders_task("24h", due)["sent"]
         if sent != EMAILS:

@@ -12,7 +12,7 @@ import statistics  # noqa: E402
 from datetime import timedelta  # noqa: E402
 
 from app import clock, create_app  # noqa: E402
-from app.db import ensure_indexes, get_db  # noqa: E402
+from app.db import get_db  # noqa: E402
 from app.meetings import reminders  # noqa: E402
 from app.queue import enqueue  # noqa: E402
 from app.redis import connection  # noqa: E402
@@ -31,8 +31,7 @@ def one_burst(app, fake: FakeSendGrid, count: int, design: str) -> list[float]:
     """Seconds from the due time to acceptance, for each reminder of one burst."""
     with app.app_context():
         db = get_db()
-        db.client.drop_database(db.name)
-        ensure_indexes()
+        common.reset_database(db)
         connection(app.config["REDIS_URL"]).flushdb()
         # Room to write the meetings before they are due (SecantusDB: ~1 ms a document).
         lead = timedelta(seconds=10 + count / 500)
